@@ -8,7 +8,9 @@
 namespace ferry::crypto {
 
 Hash32 personal_message_hash(ByteView message) {
-    const std::string prefix = "\x19" "Ethereum Signed Message:\n" + std::to_string(message.size());
+    std::string prefix(1, '\x19');
+    prefix += "Ethereum Signed Message:\n";
+    prefix += std::to_string(message.size());
     Keccak256 h;
     h.update(as_bytes(prefix)).update(message);
     return h.finish();

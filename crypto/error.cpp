@@ -28,11 +28,16 @@ public:
             case Error::signing_failed: return "secp256k1 signing failed";
             case Error::keystore_malformed: return "keystore JSON is malformed";
             case Error::keystore_unsupported:
-                return "keystore uses an unsupported version, cipher or KDF";
+                return "keystore uses an unsupported version, cipher or KDF, or KDF parameters "
+                       "above Ferry's limits";
             case Error::keystore_wrong_password:
                 return "keystore MAC mismatch: wrong password or corrupted file";
             case Error::keystore_kdf_failed: return "keystore key derivation failed";
             case Error::keystore_io: return "keystore file could not be read or written";
+            case Error::keystore_insecure_permissions:
+                return "keystore file is readable by group or others; run chmod 600 on it";
+            case Error::keystore_file_exists:
+                return "keystore file already exists; refusing to overwrite it";
         }
         return "unknown ferry.crypto error " + std::to_string(ev);
     }

@@ -31,6 +31,8 @@ enum class Error {
     keystore_wrong_password,
     keystore_kdf_failed,
     keystore_io,
+    keystore_insecure_permissions,
+    keystore_file_exists,
 };
 
 const boost::system::error_category& error_category() noexcept;

@@ -17,6 +17,25 @@ constexpr std::array<std::uint8_t, 32> kHalfOrder = {
     0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0};
 
+// n, the secp256k1 group order, big-endian.
+constexpr std::array<std::uint8_t, 32> kOrder = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+    0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41};
+
+// True when the 32 big-endian bytes at `p` are a scalar in [1, n - 1].
+bool is_valid_scalar(const std::uint8_t* p) noexcept {
+    const bool zero = std::all_of(p, p + 32, [](std::uint8_t b) { return b == 0; });
+    return !zero && std::lexicographical_compare(p, p + 32, kOrder.begin(), kOrder.end());
+}
+
+void serialize_uncompressed(const secp256k1_context* ctx, const secp256k1_pubkey& pub,
+                            PublicKey& out) noexcept {
+    std::array<std::uint8_t, 65> ser{};
+    std::size_t len = ser.size();
+    secp256k1_ec_pubkey_serialize(ctx, ser.data(), &len, &pub, SECP256K1_EC_UNCOMPRESSED);
+    std::copy(ser.begin() + 1, ser.end(), out.bytes.begin());
+}
+
 }  // namespace
 
 Secp256k1Context::Secp256k1Context() : ctx_(secp256k1_context_create(SECP256K1_CONTEXT_NONE)) {
@@ -52,19 +71,19 @@ Result<Signature> Secp256k1Context::sign(const Hash32& digest, const PrivateKey&
 Result<PublicKey> Secp256k1Context::recover(const Hash32& digest, const Signature& sig) const {
     const std::uint8_t v = sig[64];
     if (v != 27 && v != 28) return Error::signature_bad_v;
+    // Range first: s >= n is out of range, not merely high. parse_compact alone would accept
+    // r == 0 or s == 0 and leave them to fail later as recovery_failed.
+    if (!is_valid_scalar(sig.data()) || !is_valid_scalar(sig.data() + 32))
+        return Error::invalid_signature;
     if (!is_low_s(sig)) return Error::signature_high_s;
     secp256k1_ecdsa_recoverable_signature rsig;
     if (secp256k1_ecdsa_recoverable_signature_parse_compact(ctx_, &rsig, sig.data(), v - 27) != 1)
         return Error::invalid_signature;
-    // parse_compact accepts r == 0 or s == 0 (they fail recovery below) but not r, s >= n.
     secp256k1_pubkey pub;
     if (secp256k1_ecdsa_recover(ctx_, &pub, &rsig, digest.data()) != 1)
         return Error::recovery_failed;
-    std::array<std::uint8_t, 65> ser{};
-    std::size_t len = ser.size();
-    secp256k1_ec_pubkey_serialize(ctx_, ser.data(), &len, &pub, SECP256K1_EC_UNCOMPRESSED);
     PublicKey out;
-    std::copy(ser.begin() + 1, ser.end(), out.bytes.begin());
+    serialize_uncompressed(ctx_, pub, out);
     return out;
 }
 
@@ -83,13 +102,9 @@ bool Secp256k1Context::verify(const Hash32& digest, const Signature& sig,
 
 Result<PublicKey> Secp256k1Context::public_key(const PrivateKey& key) const {
     secp256k1_pubkey pub;
-    if (secp256k1_ec_pubkey_create(ctx_, &pub, key.data()) != 1)
-        return Error::invalid_private_key;
-    std::array<std::uint8_t, 65> ser{};
-    std::size_t len = ser.size();
-    secp256k1_ec_pubkey_serialize(ctx_, ser.data(), &len, &pub, SECP256K1_EC_UNCOMPRESSED);
+    if (secp256k1_ec_pubkey_create(ctx_, &pub, key.data()) != 1) return Error::invalid_private_key;
     PublicKey out;
-    std::copy(ser.begin() + 1, ser.end(), out.bytes.begin());
+    serialize_uncompressed(ctx_, pub, out);
     return out;
 }
 
@@ -107,8 +122,8 @@ Address address_of(const PublicKey& pub) noexcept {
 }
 
 bool is_low_s(const Signature& sig) noexcept {
-    return !std::lexicographical_compare(kHalfOrder.begin(), kHalfOrder.end(), sig.bytes.begin() + 32,
-                                         sig.bytes.begin() + 64);
+    return !std::lexicographical_compare(kHalfOrder.begin(), kHalfOrder.end(),
+                                         sig.bytes.begin() + 32, sig.bytes.begin() + 64);
 }
 
 }  // namespace ferry::crypto

@@ -25,8 +25,9 @@ public:
     /// Errors: invalid_private_key.
     Result<Signature> sign(const Hash32& digest, const PrivateKey& key) const;
 
-    /// Recovers the signer's public key. Errors: signature_bad_v (v not 27/28),
-    /// signature_high_s (EIP-2), invalid_signature (r or s zero or >= n), recovery_failed.
+    /// Recovers the signer's public key. Errors, checked in this order: signature_bad_v
+    /// (v not 27/28), invalid_signature (r or s zero or >= n), signature_high_s (s > n/2,
+    /// EIP-2), recovery_failed (r is not the x of a curve point for this digest).
     Result<PublicKey> recover(const Hash32& digest, const Signature& sig) const;
 
     /// recover() followed by address_of().
