@@ -1,0 +1,82 @@
+// HTTP/1.1 POST to one JSON-RPC endpoint over plain TCP or TLS (OpenSSL, certificates
+// verified), with keep-alive connection reuse, deadlines and a response size limit.
+#pragma once
+
+#include "chains/chain.hpp"  // Task
+#include "chains/evm/rpc_error.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace ferry::chains::evm {
+
+/// An endpoint URL taken apart: http[s]://[user:password@]host[:port][/path][?query].
+struct EndpointUrl {
+    bool tls = false;
+    std::string host;        // without brackets for an IPv6 literal
+    std::string port;        // "80" / "443" when the URL has none
+    std::string target;      // path and query, at least "/"
+    std::string basic_auth;  // base64(user:password) when the URL has userinfo, else empty
+    std::string redacted;    // redact_url() of the URL, for logs and errors
+};
+
+/// Parses an endpoint URL; invalid_argument for another scheme, an empty host or a bad port.
+RpcResult<EndpointUrl> parse_endpoint_url(std::string_view url);
+
+struct HttpOptions {
+    /// Resolve, TCP connect and TLS handshake together.
+    std::chrono::milliseconds connect_timeout{5000};
+    /// Writing the request and reading the whole response together.
+    std::chrono::milliseconds request_timeout{15000};
+    /// Largest response body accepted; a larger one fails with response_too_large.
+    std::size_t max_response_bytes = 64 * 1024 * 1024;
+    /// Idle keep-alive connections kept per endpoint.
+    std::size_t max_idle_connections = 4;
+    /// PEM file of CA certificates trusted in addition to the system store (https only).
+    std::string extra_ca_file;
+};
+
+/// The HTTP answer: any status with its body. Transport failures are RpcErrors instead.
+struct HttpResponse {
+    unsigned status = 0;
+    std::string body;
+};
+
+/// Posts JSON bodies to one endpoint. Connections are opened on demand and kept alive for
+/// reuse; several posts may run at once (each on its own connection).
+///
+/// Not thread-safe: use it from the thread that runs its executor. The transport must outlive
+/// every post() it started.
+class HttpTransport {
+public:
+    /// invalid_argument for a bad URL or an unreadable extra CA file.
+    static RpcResult<HttpTransport> create(boost::asio::any_io_executor executor,
+                                           std::string_view url, const HttpOptions& options);
+
+    HttpTransport(HttpTransport&&) noexcept;
+    HttpTransport& operator=(HttpTransport&&) noexcept;
+    ~HttpTransport();
+
+    /// POSTs `body` as application/json. A stale reused connection is retried once on a fresh
+    /// one. Errors: timeout, connection_failed, tls_failed, response_too_large, cancelled.
+    Task<RpcResult<HttpResponse>> post(std::string body);
+
+    /// The redacted URL.
+    const std::string& name() const noexcept;
+
+    /// Closes idle connections (in-flight posts finish on theirs).
+    void close_idle() noexcept;
+
+private:
+    struct Impl;
+    explicit HttpTransport(std::unique_ptr<Impl> impl) noexcept;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ferry::chains::evm
