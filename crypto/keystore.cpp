@@ -11,11 +11,11 @@
 #include <cryptopp/scrypt.h>
 #include <cryptopp/sha.h>
 #include <fcntl.h>
-#include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <cerrno>
@@ -93,8 +93,7 @@ Result<void> derive_key(const KdfSpec& spec, std::string_view password,
         } else {
             CryptoPP::PKCS5_PBKDF2_HMAC<CryptoPP::SHA256> pbkdf2;
             pbkdf2.DeriveKey(out.data(), out.size(), 0, secret_ptr(password), password.size(),
-                             spec.salt.data(), spec.salt.size(),
-                             static_cast<unsigned int>(spec.c));
+                             spec.salt.data(), spec.salt.size(), static_cast<unsigned int>(spec.c));
         }
     } catch (const std::exception&) {
         secure_wipe(out.data(), out.size());
@@ -239,8 +238,8 @@ Result<PrivateKey> decrypt_impl(std::string_view text, std::string_view password
     const bool has_address = address_field != nullptr && !address_field->is_null();
     if (has_address) {
         if (!address_field->is_string()) return Error::keystore_malformed;
-        auto a = Address::from_hex(address_field->get_ref<const std::string&>(),
-                                   HexPrefix::optional);
+        auto a =
+            Address::from_hex(address_field->get_ref<const std::string&>(), HexPrefix::optional);
         if (!a) return Error::keystore_malformed;
         expected_address = *a;
     }
@@ -301,11 +300,14 @@ Result<std::string> encrypt_impl(const PrivateKey& key, std::string_view passwor
 
     Json kdfparams;
     if (spec.kdf == Kdf::scrypt) {
-        kdfparams = {{"dklen", kDkLen}, {"n", spec.n}, {"p", spec.p}, {"r", spec.r},
+        kdfparams = {{"dklen", kDkLen},
+                     {"n", spec.n},
+                     {"p", spec.p},
+                     {"r", spec.r},
                      {"salt", to_hex(spec.salt, false)}};
     } else {
-        kdfparams = {{"c", spec.c}, {"dklen", kDkLen}, {"prf", kPrf},
-                     {"salt", to_hex(spec.salt, false)}};
+        kdfparams = {
+            {"c", spec.c}, {"dklen", kDkLen}, {"prf", kPrf}, {"salt", to_hex(spec.salt, false)}};
     }
     const Json doc = {
         {"address", to_hex(address->view(), false)},

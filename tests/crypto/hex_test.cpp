@@ -43,10 +43,11 @@ TEST(types, address_and_hash_parse_and_compare) {
 }
 
 TEST(types, private_key_parses_without_printing) {
-    const auto k = PrivateKey::from_hex(
-        "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
+    const auto k =
+        PrivateKey::from_hex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
     ASSERT_TRUE(k);
-    EXPECT_EQ(k->reveal_hex(), "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
+    EXPECT_EQ(k->reveal_hex(),
+              "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
     EXPECT_EQ(PrivateKey::from_hex("0xac09").error(), Error::hex_wrong_size);
     EXPECT_EQ(PrivateKey::from_bytes(Bytes(31)).error(), Error::invalid_private_key);
 }

@@ -223,8 +223,8 @@ TEST(keystore, rejects_each_bad_field_with_its_error) {
     };
     const auto to_pbkdf2 = [](json& k) {
         k["crypto"]["kdf"] = "pbkdf2";
-        k["crypto"]["kdfparams"] = {{"c", 1000}, {"dklen", 32}, {"prf", "hmac-sha256"},
-                                    {"salt", "00112233"}};
+        k["crypto"]["kdfparams"] = {
+            {"c", 1000}, {"dklen", 32}, {"prf", "hmac-sha256"}, {"salt", "00112233"}};
     };
     const std::vector<Case> cases = {
         {"version missing", [](json& k) { k.erase("version"); }, Error::keystore_malformed},
@@ -237,8 +237,7 @@ TEST(keystore, rejects_each_bad_field_with_its_error) {
         {"crypto string", [](json& k) { k["crypto"] = "x"; }, Error::keystore_malformed},
         {"cipher cbc", [](json& k) { k["crypto"]["cipher"] = "aes-128-cbc"; },
          Error::keystore_unsupported},
-        {"cipher missing", [](json& k) { k["crypto"].erase("cipher"); },
-         Error::keystore_malformed},
+        {"cipher missing", [](json& k) { k["crypto"].erase("cipher"); }, Error::keystore_malformed},
         {"cipherparams missing", [](json& k) { k["crypto"].erase("cipherparams"); },
          Error::keystore_malformed},
         {"iv missing", [](json& k) { k["crypto"]["cipherparams"].erase("iv"); },
