@@ -1,34 +1,85 @@
-// The ferry command line. Subcommands arrive with the issues that build them.
+// The ferry command line: one subcommand per task; `ferry --help` lists those in this build.
+#include "relayer/cli_common.hpp"
+#include "relayer/deploy.hpp"
+#include "relayer/send.hpp"
 #include "relayer/version.hpp"
 
+#include <CLI/CLI.hpp>
+
+#include <exception>
 #include <iostream>
-#include <string_view>
+#include <string>
 
 namespace {
 
-constexpr std::string_view kUsage = R"(ferry - cross-chain message relayer node
+using ferry::relayer::kExitFailure;
+using ferry::relayer::kExitOk;
+using ferry::relayer::kExitUsage;
 
-Usage: ferry <command> [options]
+/// CLI11's own exit codes are 100+; Ferry uses 0 for help and 2 for any usage error.
+int usage_exit(const CLI::App& app, const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == static_cast<int>(CLI::ExitCodes::Success) ? kExitOk : kExitUsage;
+}
 
-Commands available in this build:
-  version     print the version and exit
+int usage_error(const CLI::App& cmd, const std::string& message) {
+    std::cerr << message << "\nRun with --help for more information." << std::endl;
+    (void)cmd;
+    return kExitUsage;
+}
 
-Options:
-  -h, --help  show this help
-)";
+int run(int argc, char** argv) {
+    CLI::App app("ferry - cross-chain message relayer node", "ferry");
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "ferry " + std::string(ferry::relayer::version()));
+    app.footer("Run 'ferry <command> --help' for a command's options.");
+
+    auto* version = app.add_subcommand("version", "Print the version and exit");
+    ferry::relayer::DeployOptions deploy;
+    auto* deploy_cmd = ferry::relayer::add_deploy_command(app, deploy);
+    ferry::relayer::SendOptions send;
+    auto* send_cmd = ferry::relayer::add_send_command(app, send);
+
+    if (argc <= 1) {
+        std::cout << app.help();
+        return kExitOk;
+    }
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return usage_exit(app, e);
+    }
+
+    if (version->parsed()) {
+        std::cout << "ferry " << ferry::relayer::version() << '\n';
+        return kExitOk;
+    }
+    if (deploy_cmd->parsed()) {
+        if (auto why = ferry::relayer::key_usage_error(deploy.key); !why.empty())
+            return usage_error(*deploy_cmd, "ferry deploy: " + why);
+        return ferry::relayer::run_deploy(deploy);
+    }
+    if (send_cmd->parsed()) {
+        if (auto why = ferry::relayer::key_usage_error(send.key); !why.empty())
+            return usage_error(*send_cmd, "ferry send: " + why);
+        if (send_cmd->count("--body-hex") + send_cmd->count("--body") == 0)
+            return usage_error(*send_cmd,
+                               "ferry send: a body is required: --body-hex 0x.. or "
+                               "--body TEXT");
+        return ferry::relayer::run_send(send);
+    }
+    return kExitUsage;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    const std::string_view cmd = argc > 1 ? argv[1] : "";
-    if (cmd == "version" || cmd == "--version") {
-        std::cout << "ferry " << ferry::relayer::version() << '\n';
-        return 0;
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << "ferry: internal error: " << e.what() << std::endl;
+    } catch (...) {
+        std::cerr << "ferry: internal error" << std::endl;
     }
-    if (cmd.empty() || cmd == "-h" || cmd == "--help" || cmd == "help") {
-        std::cout << kUsage;
-        return 0;
-    }
-    std::cerr << "ferry: unknown command '" << cmd << "'\n\n" << kUsage;
-    return 2;
+    return kExitFailure;
 }
