@@ -25,12 +25,6 @@ using chains::Task;
 
 constexpr std::string_view kCommand = "deploy";
 
-std::string describe(const chains::ChainError& error) {
-    std::string out = error.message;
-    if (error.revert_reason) out += " (reverted: " + *error.revert_reason + ")";
-    return out;
-}
-
 class Progress {
 public:
     explicit Progress(std::size_t total) : total_(total) {}
@@ -104,16 +98,11 @@ Task<int> deploy(boost::asio::any_io_executor executor, const DeployOptions& opt
                                 crypto::Bytes args) -> Task<std::optional<evm::Receipt>> {
         const std::string name(evm::contract_name(contract));
         progress.start("deploying " + name);
-        auto code = crypto::from_hex(evm::bytecode(contract));
-        TxRequest request;
-        request.data = std::move(code.value());
-        request.data.insert(request.data.end(), args.begin(), args.end());
-        auto receipt = co_await sender.send_and_wait(std::move(request));
-        if (!receipt || !receipt->contract_address) {
+        auto receipt = co_await deploy_contract(sender, contract, std::move(args));
+        if (!receipt) {
             progress.failed();
-            print_error(kCommand, "deploying " + name + " failed: " +
-                                      (receipt ? std::string("no contract address in receipt")
-                                               : describe(receipt.error())));
+            print_error(kCommand,
+                        "deploying " + name + " failed: " + describe_chain_error(receipt.error()));
             co_return std::nullopt;
         }
         progress.done(receipt->contract_address->hex() + " (block " +
@@ -122,17 +111,16 @@ Task<int> deploy(boost::asio::any_io_executor executor, const DeployOptions& opt
     };
 
     if (want_outbox) {
-        auto receipt = co_await deploy_one(
-            evm::Contract::outbox,
-            evm::AbiEncoder().add_uint256(evm::U256::from_u64(options.max_body_bytes)).encode());
+        auto receipt = co_await deploy_one(evm::Contract::outbox,
+                                           outbox_constructor_args(options.max_body_bytes));
         if (!receipt) co_return kExitFailure;
         result["outbox"] = receipt->contract_address->hex();
         blocks["outbox"] = receipt->block_number;
     }
     std::optional<crypto::Address> inbox;
     if (want_inbox) {
-        auto receipt = co_await deploy_one(
-            evm::Contract::inbox, evm::AbiEncoder().add_uint(options.handle_gas_limit).encode());
+        auto receipt = co_await deploy_one(evm::Contract::inbox,
+                                           inbox_constructor_args(options.handle_gas_limit));
         if (!receipt) co_return kExitFailure;
         inbox = *receipt->contract_address;
         result["inbox"] = inbox->hex();
@@ -142,16 +130,12 @@ Task<int> deploy(boost::asio::any_io_executor executor, const DeployOptions& opt
     for (const auto& source : sources) {
         progress.start("configuring source " + std::to_string(crypto::to_u64(source.chain_id)) +
                        " on the Inbox");
-        TxRequest request;
-        request.to = *inbox;
-        request.data = evm::inbox_configure_source_calldata(
-            source.chain_id, source.outbox, source.validators, source.threshold, source.ordered);
-        auto receipt = co_await sender.send_and_wait(std::move(request));
+        auto receipt = co_await configure_source(sender, *inbox, source);
         if (!receipt) {
             progress.failed();
             print_error(kCommand, "configuring source " +
                                       std::to_string(crypto::to_u64(source.chain_id)) +
-                                      " failed: " + describe(receipt.error()));
+                                      " failed: " + describe_chain_error(receipt.error()));
             co_return kExitFailure;
         }
         progress.done("tx " + receipt->tx_hash.hex() + " (block " +
@@ -182,6 +166,45 @@ Task<int> deploy(boost::asio::any_io_executor executor, const DeployOptions& opt
 }
 
 }  // namespace
+
+std::string describe_chain_error(const chains::ChainError& error) {
+    std::string out = error.message;
+    if (error.revert_reason) out += " (reverted: " + *error.revert_reason + ")";
+    return out;
+}
+
+crypto::Bytes outbox_constructor_args(std::uint64_t max_body_bytes) {
+    return evm::AbiEncoder().add_uint256(evm::U256::from_u64(max_body_bytes)).encode();
+}
+
+crypto::Bytes inbox_constructor_args(std::uint64_t handle_gas_limit) {
+    return evm::AbiEncoder().add_uint(handle_gas_limit).encode();
+}
+
+Task<chains::ChainResult<evm::Receipt>> deploy_contract(TxSender& sender, evm::Contract contract,
+                                                        crypto::Bytes constructor_args) {
+    auto code = crypto::from_hex(evm::bytecode(contract));
+    TxRequest request;
+    request.data = std::move(code.value());
+    request.data.insert(request.data.end(), constructor_args.begin(), constructor_args.end());
+    auto receipt = co_await sender.send_and_wait(std::move(request));
+    if (!receipt) co_return receipt.error();
+    if (!receipt->contract_address)
+        co_return chains::ChainError{chains::ChainError::Kind::permanent,
+                                     "transaction " + receipt->tx_hash.hex() +
+                                         " created no contract (no contract address in receipt)",
+                                     std::nullopt};
+    co_return std::move(*receipt);
+}
+
+Task<chains::ChainResult<evm::Receipt>> configure_source(TxSender& sender, crypto::Address inbox,
+                                                         SourceSpec source) {
+    TxRequest request;
+    request.to = inbox;
+    request.data = evm::inbox_configure_source_calldata(
+        source.chain_id, source.outbox, source.validators, source.threshold, source.ordered);
+    co_return co_await sender.send_and_wait(std::move(request));
+}
 
 CLI::App* add_deploy_command(CLI::App& app, DeployOptions& options) {
     auto* cmd = app.add_subcommand(

@@ -1,6 +1,8 @@
 // The ferry command line: one subcommand per task; `ferry --help` lists those in this build.
 #include "relayer/cli_common.hpp"
 #include "relayer/deploy.hpp"
+#include "relayer/devnet.hpp"
+#include "relayer/node.hpp"
 #include "relayer/send.hpp"
 #include "relayer/version.hpp"
 
@@ -35,10 +37,14 @@ int run(int argc, char** argv) {
     app.footer("Run 'ferry <command> --help' for a command's options.");
 
     auto* version = app.add_subcommand("version", "Print the version and exit");
+    ferry::relayer::StartOptions start;
+    auto* start_cmd = ferry::relayer::add_start_command(app, start);
     ferry::relayer::DeployOptions deploy;
     auto* deploy_cmd = ferry::relayer::add_deploy_command(app, deploy);
     ferry::relayer::SendOptions send;
     auto* send_cmd = ferry::relayer::add_send_command(app, send);
+    ferry::relayer::DevnetCommandOptions devnet;
+    auto* devnet_cmd = ferry::relayer::add_devnet_command(app, devnet);
 
     if (argc <= 1) {
         std::cout << app.help();
@@ -54,6 +60,7 @@ int run(int argc, char** argv) {
         std::cout << "ferry " << ferry::relayer::version() << '\n';
         return kExitOk;
     }
+    if (start_cmd->parsed()) return ferry::relayer::run_start(start);
     if (deploy_cmd->parsed()) {
         if (auto why = ferry::relayer::key_usage_error(deploy.key); !why.empty())
             return usage_error(*deploy_cmd, "ferry deploy: " + why);
@@ -68,6 +75,7 @@ int run(int argc, char** argv) {
                                "--body TEXT");
         return ferry::relayer::run_send(send);
     }
+    if (devnet_cmd->parsed()) return ferry::relayer::run_devnet(devnet);
     return kExitUsage;
 }
 

@@ -50,9 +50,11 @@ std::string_view to_string(PacketState state) noexcept;
 std::optional<PacketState> packet_state_from_string(std::string_view name) noexcept;
 
 /// Whether DESIGN.md §3 allows `from` → `to`:
-///   observed → attested | rejected | expired;  attested → submitted | expired;
-///   submitted → delivered | attested (dropped/reorged) | failed;  failed → attested | dead;
-///   dead → attested.  delivered, rejected and expired are final.
+///   observed → attested | rejected | expired;  attested → submitted | expired | delivered (found
+///   delivered on chain by another transaction);  submitted → delivered | attested
+///   (dropped/reorged) | failed;  failed → attested | dead;  dead → attested;  delivered →
+///   attested (its transaction was reorged out before dst confirmations).  rejected and expired
+///   are final; delivered is final once its delivery is confirmed.
 /// Two composite moves are built from these: submitted → failed → dead in one step when the
 /// failure is permanent or the last attempt; and an equivocation rejects a packet from any state
 /// in which it has not been handed to the destination chain (see Queue::insert_packets).
@@ -62,7 +64,7 @@ constexpr bool is_legal_transition(PacketState from, PacketState to) noexcept {
         case S::observed:
             return to == S::attested || to == S::rejected || to == S::expired;
         case S::attested:
-            return to == S::submitted || to == S::expired;
+            return to == S::submitted || to == S::expired || to == S::delivered;
         case S::submitted:
             return to == S::delivered || to == S::attested || to == S::failed;
         case S::failed:
@@ -70,6 +72,7 @@ constexpr bool is_legal_transition(PacketState from, PacketState to) noexcept {
         case S::dead:
             return to == S::attested;
         case S::delivered:
+            return to == S::attested;
         case S::rejected:
         case S::expired:
             return false;
@@ -186,6 +189,15 @@ struct Receipt {
     std::uint64_t gas_used = 0;
     std::uint64_t effective_gas_price = 0;  ///< wei
     std::vector<DeliveredPacket> delivered;
+};
+
+/// A mined delivery whose block is not yet `dst_confirmations` deep, as the receipt tracker
+/// re-checks it.
+struct MinedDelivery {
+    Hash32 tx_hash;
+    std::uint64_t block_number = 0;
+    Hash32 block_hash;
+    std::vector<PacketId> packets;  ///< the packets it delivered
 };
 
 /// What record_receipt() did with the delivery's packets.
@@ -358,6 +370,21 @@ public:
     /// (or dead). Requires: a known delivery (not_found) still live or replaced by a live one
     /// (delivery_not_live).
     virtual Result<ReceiptOutcome> record_receipt(const Receipt& receipt, UnixMillis now) = 0;
+
+    /// attested → delivered for each id: the destination already reports delivered(id) (another
+    /// relayer, or an earlier transaction of ours whose receipt we never saw). No receipt is kept.
+    virtual Result<void> mark_delivered_elsewhere(std::span<const PacketId> ids,
+                                                  UnixMillis now) = 0;
+    /// Mined deliveries on `chain` not yet confirmed whose receipt block ≤ `up_to_block`,
+    /// oldest first.
+    virtual Result<std::vector<MinedDelivery>> unconfirmed_deliveries(ChainId chain,
+                                                                      std::uint64_t up_to_block,
+                                                                      std::size_t limit) = 0;
+    /// The mined delivery `tx` is final (its packets stay delivered).
+    virtual Result<void> confirm_delivery(const Hash32& tx, UnixMillis now) = 0;
+    /// The mined, unconfirmed delivery `tx` was reorged out: its delivered packets go back to
+    /// attested and it becomes dropped. Returns how many packets moved.
+    virtual Result<std::size_t> revert_delivery(const Hash32& tx, UnixMillis now) = 0;
 
     // ---- operator ----
 

@@ -134,7 +134,14 @@ WHEN OLD.state != NEW.state BEGIN
 END;
 )sql";
 
-constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {kMigration1};
+// Version 2: mined deliveries are re-checked at dst confirmations; `confirmed` marks the done.
+constexpr std::string_view kMigration2 = R"sql(
+ALTER TABLE deliveries ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX deliveries_unconfirmed ON deliveries (chain, receipt_block)
+    WHERE state = 1 AND confirmed = 0;
+)sql";
+
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {kMigration1, kMigration2};
 
 bool has_table(Database& db, std::string_view name, boost::system::error_code& error) {
     auto st = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");

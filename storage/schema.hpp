@@ -11,7 +11,7 @@ namespace ferry::storage {
 
 /// The schema version this build writes. Migration n (1-based) takes a database from version
 /// n − 1 to n; version 0 is an empty file.
-inline constexpr std::int64_t kSchemaVersion = 1;
+inline constexpr std::int64_t kSchemaVersion = 2;
 
 /// PRAGMA application_id of a Ferry queue ("FRRY"), so a foreign SQLite file is refused.
 inline constexpr std::int64_t kApplicationId = 0x46525259;

@@ -963,6 +963,91 @@ Result<ReceiptOutcome> SqliteQueue::record_receipt(const Receipt& receipt, UnixM
     return out;
 }
 
+Result<void> SqliteQueue::mark_delivered_elsewhere(std::span<const PacketId> ids, UnixMillis now) {
+    return transition(ids,
+                      "UPDATE packets SET state = 3, delivered_success = NULL, delivery_id = NULL, "
+                      "last_error = ?3, updated_at = ?2 WHERE id = ?1 AND state = 1",
+                      PacketState::delivered, "delivered by another transaction", now);
+}
+
+Result<std::vector<MinedDelivery>> SqliteQueue::unconfirmed_deliveries(ChainId chain,
+                                                                       std::uint64_t up_to_block,
+                                                                       std::size_t limit) {
+    auto tx = Transaction::begin(db_, Transaction::Mode::read);
+    if (!tx) return fail_db(tx.error(), "starting a read");
+    std::vector<std::pair<std::int64_t, MinedDelivery>> found;
+    {
+        auto st = db_.prepare(
+            "SELECT id, tx_hash, receipt_block, receipt_block_hash FROM deliveries "
+            "INDEXED BY deliveries_unconfirmed WHERE chain = ?1 AND state = 1 AND confirmed = 0 "
+            "AND receipt_block <= ?2 ORDER BY receipt_block, id LIMIT ?3");
+        if (!st) return fail_db(st.error(), "preparing a delivery query");
+        st->bind(1, chain).bind(2, up_to_block).bind(3, sql_limit(limit));
+        for (;;) {
+            auto row = st->step();
+            if (!row) return fail_db(row.error(), "reading mined deliveries");
+            if (!*row) break;
+            MinedDelivery d;
+            d.tx_hash = st->fixed<32>(1);
+            d.block_number = st->u64(2);
+            d.block_hash = st->fixed<32>(3);
+            found.emplace_back(st->i64(0), std::move(d));
+        }
+    }
+    std::vector<MinedDelivery> out;
+    out.reserve(found.size());
+    for (auto& [id, d] : found) {
+        auto st = db_.prepare(
+            "SELECT id FROM packets WHERE delivery_id = ?1 AND state = 3 ORDER BY nonce, seq");
+        if (!st) return fail_db(st.error(), "preparing a delivery query");
+        st->bind(1, id);
+        for (;;) {
+            auto row = st->step();
+            if (!row) return fail_db(row.error(), "reading a delivery's packets");
+            if (!*row) break;
+            d.packets.push_back(st->fixed<32>(0));
+        }
+        out.push_back(std::move(d));
+    }
+    if (auto r = commit(*tx); !r) return r.error();
+    return out;
+}
+
+Result<void> SqliteQueue::confirm_delivery(const Hash32& tx_hash, UnixMillis now) {
+    auto st = db_.prepare(
+        "UPDATE deliveries SET confirmed = 1, updated_at = ?2 WHERE tx_hash = ?1 AND state = 1");
+    if (!st) return fail_db(st.error(), "preparing a confirmation");
+    st->bind(1, tx_hash).bind(2, now);
+    if (auto r = st->run(); !r) return fail_db(r.error(), "confirming a delivery");
+    if (db_.changes() != 1)
+        return fail(Error::delivery_not_live, "tx " + tx_hash.hex() + " is not a mined delivery");
+    return {};
+}
+
+Result<std::size_t> SqliteQueue::revert_delivery(const Hash32& tx_hash, UnixMillis now) {
+    auto tx = begin();
+    if (!tx) return tx.error();
+    auto d = find_delivery(db_, tx_hash);
+    if (!d) return fail_db(d.error(), "looking up a delivery");
+    if (!*d) return fail(Error::not_found, "no delivery with tx " + tx_hash.hex());
+    if ((*d)->state != DeliveryState::mined)
+        return fail(Error::delivery_not_live, "delivery " + tx_hash.hex() + " is " +
+                                                  std::string(delivery_state_name((*d)->state)) +
+                                                  ", not mined");
+    auto st = db_.prepare(
+        "UPDATE packets SET state = 1, delivery_id = NULL, delivered_success = NULL, "
+        "last_error = 'delivery reorged out', updated_at = ?2 WHERE delivery_id = ?1 AND state = "
+        "3");
+    if (!st) return fail_db(st.error(), "preparing a revert");
+    st->bind(1, (*d)->id).bind(2, now);
+    if (auto r = st->run(); !r) return fail_db(r.error(), "returning packets to attested");
+    const auto moved = static_cast<std::size_t>(db_.changes());
+    if (auto r = set_delivery_state(db_, (*d)->id, DeliveryState::dropped, now); !r)
+        return fail_db(r.error(), "marking a delivery dropped");
+    if (auto r = commit(*tx); !r) return r.error();
+    return moved;
+}
+
 // ---- operator ----
 
 Result<void> SqliteQueue::retry_packet(const PacketId& id, UnixMillis now) {
@@ -1088,7 +1173,11 @@ Result<PacketPage> SqliteQueue::list_packets(const PacketFilter& filter) {
         src = sql_int(crypto::to_u64(filter.after->route.src));
         dst = sql_int(crypto::to_u64(filter.after->route.dst));
         nonce = sql_int(crypto::to_u64(filter.after->nonce));
-        seq = sql_int(filter.after->seq);
+        // seq is an SQLite integer: a key past its range means "after every seq".
+        seq =
+            filter.after->seq > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+                ? std::numeric_limits<std::int64_t>::max()
+                : sql_int(filter.after->seq);
     }
     auto rows = read_packets(sql, [&](Stmt& st) {
         if (filter.state)

@@ -53,6 +53,12 @@ public:
     Result<std::size_t> expire_due(UnixMillis now) override;
 
     Result<std::vector<PacketRecord>> next_attested(const Route& route, std::size_t limit) override;
+    Result<void> mark_delivered_elsewhere(std::span<const PacketId> ids, UnixMillis now) override;
+    Result<std::vector<MinedDelivery>> unconfirmed_deliveries(ChainId chain,
+                                                              std::uint64_t up_to_block,
+                                                              std::size_t limit) override;
+    Result<void> confirm_delivery(const Hash32& tx, UnixMillis now) override;
+    Result<std::size_t> revert_delivery(const Hash32& tx, UnixMillis now) override;
     Result<void> record_delivery(const Delivery& delivery, UnixMillis now) override;
     Result<void> replace_delivery(const Hash32& old_tx, const Delivery& replacement,
                                   UnixMillis now) override;

@@ -101,6 +101,30 @@ Result<crypto::Nonce> decode_nonce_result(ByteView returned) {
     return crypto::Nonce{*v};
 }
 
+Bytes inbox_validator_set_calldata(crypto::ChainId src_chain) {
+    return AbiEncoder()
+        .add_uint(crypto::to_u64(src_chain))
+        .encode_call(function_selector(kInboxValidatorSetSignature));
+}
+
+Result<ValidatorSet> decode_validator_set_result(ByteView returned) {
+    AbiDecoder d(returned);
+    ValidatorSet out;
+    auto outbox = d.read_address();
+    if (!outbox) return outbox.error();
+    out.outbox = *outbox;
+    auto validators = d.read_address_array();
+    if (!validators) return validators.error();
+    out.validators = std::move(*validators);
+    auto threshold = d.read_uint(8);
+    if (!threshold) return threshold.error();
+    out.threshold = static_cast<std::uint8_t>(*threshold);
+    auto ordered = d.read_bool();
+    if (!ordered) return ordered.error();
+    out.ordered = *ordered;
+    return out;
+}
+
 // ---- custom errors ----
 
 std::optional<std::string_view> ferry_error_name(ByteView revert_data) {

@@ -28,6 +28,7 @@ inline constexpr std::string_view kInboxConfigureSourceSignature =
     "configureSource(uint64,address,address[],uint8,bool)";
 inline constexpr std::string_view kInboxDeliveredSignature = "delivered(bytes32)";
 inline constexpr std::string_view kInboxNextInboundNonceSignature = "nextInboundNonce(uint64)";
+inline constexpr std::string_view kInboxValidatorSetSignature = "validatorSet(uint64)";
 
 inline constexpr std::string_view kPacketSentSignature = "PacketSent(bytes32,uint64,uint64,bytes)";
 inline constexpr std::string_view kPacketDeliveredSignature =
@@ -63,6 +64,17 @@ Bytes inbox_configure_source_calldata(crypto::ChainId src_chain, const Address& 
 Bytes inbox_delivered_calldata(const crypto::PacketId& id);
 /// Inbox.nextInboundNonce(srcChainId).
 Bytes inbox_next_inbound_nonce_calldata(crypto::ChainId src_chain);
+/// Inbox.validatorSet(srcChainId).
+Bytes inbox_validator_set_calldata(crypto::ChainId src_chain);
+
+/// What Inbox.validatorSet(src) returns: an unconfigured source has a zero outbox.
+struct ValidatorSet {
+    Address outbox;
+    std::vector<Address> validators;
+    std::uint8_t threshold = 0;
+    bool ordered = false;
+    friend bool operator==(const ValidatorSet&, const ValidatorSet&) = default;
+};
 
 // ---- return values (eth_call results) ----
 
@@ -72,6 +84,8 @@ Result<crypto::PacketId> decode_send_result(ByteView returned);
 Result<bool> decode_delivered_result(ByteView returned);
 /// Outbox.nextNonce / Inbox.nextInboundNonce: a uint64 nonce.
 Result<crypto::Nonce> decode_nonce_result(ByteView returned);
+/// validatorSet(): (address outbox, address[] validators, uint8 threshold, bool ordered).
+Result<ValidatorSet> decode_validator_set_result(ByteView returned);
 
 /// Name of the Inbox or Outbox custom error whose selector starts `revert_data` (e.g.
 /// "AlreadyDelivered"; see chains/evm/contracts), or nullopt for any other revert data.

@@ -832,3 +832,80 @@ TEST(sqlite_queue_file, committed_changes_survive_closing_and_reopening) {
 }
 
 }  // namespace
+
+TEST_P(sqlite_queue, a_packet_found_delivered_on_chain_leaves_attested_without_a_receipt) {
+    const auto ps = packets(kRoute, 1, 2);
+    insert(ps);
+    const auto ids = ids_of(ps);
+    attest(ids);
+    const std::vector<PacketId> first = {ids[0]};
+    ASSERT_TRUE(q_->mark_delivered_elsewhere(first, kT0 + 1)) << q_->last_error();
+    EXPECT_EQ(state_of(ids[0]), PacketState::delivered);
+    EXPECT_FALSE(record_of(ids[0]).delivered_success.has_value());
+    EXPECT_EQ(record_of(ids[0]).last_error, "delivered by another transaction");
+    // Only attested packets qualify: a second call names the illegal transition.
+    auto again = q_->mark_delivered_elsewhere(first, kT0 + 2);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error(), Error::illegal_transition);
+    EXPECT_NE(q_->last_error().find("delivered -> delivered"), std::string_view::npos);
+    EXPECT_EQ(state_of(ids[1]), PacketState::attested);
+}
+
+TEST_P(sqlite_queue, mined_deliveries_are_confirmed_or_reverted_once) {
+    const auto ps = packets(kRoute, 1, 3);
+    insert(ps);
+    const auto ids = ids_of(ps);
+    attest(ids);
+    const std::vector<PacketId> a = {ids[0], ids[1]};
+    const std::vector<PacketId> b = {ids[2]};
+    ASSERT_TRUE(q_->record_delivery(delivery(a, 1, 0), kT0)) << q_->last_error();
+    ASSERT_TRUE(q_->record_delivery(delivery(b, 2, 1), kT0)) << q_->last_error();
+    auto ra = receipt_for(hash_of(1, 0x7e), a);
+    ra.block_number = 100;
+    auto rb = receipt_for(hash_of(2, 0x7e), b);
+    rb.block_number = 101;
+    ASSERT_TRUE(q_->record_receipt(ra, kT0 + 1));
+    ASSERT_TRUE(q_->record_receipt(rb, kT0 + 1));
+
+    auto due = q_->unconfirmed_deliveries(kRoute.dst, 100, 10);
+    ASSERT_TRUE(due) << q_->last_error();
+    ASSERT_EQ(due->size(), 1u);  // block 101 is not deep enough yet
+    EXPECT_EQ((*due)[0].tx_hash, hash_of(1, 0x7e));
+    EXPECT_EQ((*due)[0].packets, a);
+    ASSERT_TRUE(q_->confirm_delivery(hash_of(1, 0x7e), kT0 + 2));
+    auto after = q_->unconfirmed_deliveries(kRoute.dst, 1000, 10);
+    ASSERT_TRUE(after);
+    ASSERT_EQ(after->size(), 1u);
+    EXPECT_EQ((*after)[0].tx_hash, hash_of(2, 0x7e));
+
+    // The second one was reorged out: its packet is attested again, the delivery dropped.
+    auto moved = q_->revert_delivery(hash_of(2, 0x7e), kT0 + 3);
+    ASSERT_TRUE(moved) << q_->last_error();
+    EXPECT_EQ(*moved, 1u);
+    EXPECT_EQ(state_of(ids[2]), PacketState::attested);
+    EXPECT_EQ(record_of(ids[2]).last_error, "delivery reorged out");
+    EXPECT_EQ(state_of(ids[0]), PacketState::delivered);
+    auto none = q_->unconfirmed_deliveries(kRoute.dst, 1000, 10);
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
+    auto twice = q_->revert_delivery(hash_of(2, 0x7e), kT0 + 4);
+    ASSERT_FALSE(twice);
+    EXPECT_EQ(twice.error(), Error::delivery_not_live);
+    EXPECT_FALSE(q_->confirm_delivery(hash_of(2, 0x7e), kT0 + 4));
+    // It can be delivered again by a new transaction.
+    ASSERT_TRUE(q_->record_delivery(delivery(b, 3, 2), kT0 + 5)) << q_->last_error();
+    EXPECT_EQ(state_of(ids[2]), PacketState::submitted);
+}
+
+TEST_P(sqlite_queue, a_page_key_with_the_largest_seq_starts_after_that_nonce) {
+    insert(packets(kRoute, 1, 5));
+    PacketFilter f;
+    f.route = kRoute;
+    f.after = PageKey{kRoute, Nonce{2}, std::numeric_limits<std::uint64_t>::max()};
+    f.limit = 2;
+    auto page = q_->list_packets(f);
+    ASSERT_TRUE(page) << q_->last_error();
+    ASSERT_EQ(page->packets.size(), 2u);
+    EXPECT_EQ(ferry::crypto::to_u64(page->packets[0].nonce), 3u);
+    EXPECT_EQ(ferry::crypto::to_u64(page->packets[1].nonce), 4u);
+}

@@ -119,15 +119,15 @@ TEST(schema, a_new_database_gets_the_current_version_and_ferry_application_id) {
     ASSERT_TRUE(SqliteQueue::open(path));
     auto db = Database::open(path, {});
     ASSERT_TRUE(db);
-    EXPECT_EQ(scalar(*db, "SELECT version FROM schema_version"), 1);
+    EXPECT_EQ(scalar(*db, "SELECT version FROM schema_version"), kSchemaVersion);
     EXPECT_EQ(scalar(*db, "PRAGMA application_id"), 0x46525259);  // "FRRY"
     auto v = schema_version(*db);
     ASSERT_TRUE(v);
-    EXPECT_EQ(*v, 1);
+    EXPECT_EQ(*v, kSchemaVersion);
     // Reopening migrates nothing and keeps the version.
     auto again = migrate(*db);
     ASSERT_TRUE(again);
-    EXPECT_EQ(*again, 1);
+    EXPECT_EQ(*again, kSchemaVersion);
 }
 
 TEST(schema, a_database_from_a_newer_version_is_refused_untouched) {

@@ -1,11 +1,15 @@
 // Starts a real anvil chain (FERRY_ANVIL) on a free loopback port for a test and stops it again.
+// A thin test-facing wrapper over relayer::AnvilNode (relayer/process.hpp).
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+
+namespace ferry::relayer {
+class AnvilNode;
+}
 
 namespace ferry::test {
 
@@ -41,8 +45,7 @@ public:
 
 private:
     Options options_;
-    pid_t pid_ = -1;
-    std::string log_path_;
+    std::unique_ptr<relayer::AnvilNode> node_;
     std::uint16_t port_ = 0;
     std::string url_;
 };

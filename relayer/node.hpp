@@ -1,0 +1,24 @@
+// `ferry start -c <config>`: assembles the node from its config (DESIGN.md §6) — one io_context
+// for all I/O, a small thread pool for signature recovery, one SQLite queue per role, an RPC
+// client per chain, the watchers, validator signer, attestors, submitters and the API server —
+// and runs it until SIGINT or SIGTERM.
+#pragma once
+
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace ferry::relayer {
+
+struct StartOptions {
+    std::string config;
+    std::string log_level = "info";
+};
+
+CLI::App* add_start_command(CLI::App& app, StartOptions& options);
+
+int run_start(const StartOptions& options);
+
+}  // namespace ferry::relayer

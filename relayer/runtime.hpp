@@ -1,0 +1,80 @@
+// What the pipeline's coroutines share at run time (DESIGN.md §6): the clock, a wake-up signal
+// between stages, the per-chain RPC client with its last seen heads, and the node's counters.
+// Everything here lives on the node's one io_context thread; nothing is locked.
+#pragma once
+
+#include "chains/chain.hpp"
+#include "chains/evm/ferry_abi.hpp"
+#include "chains/evm/rpc_client.hpp"
+#include "relayer/config.hpp"
+#include "storage/queue.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace ferry::relayer {
+
+/// Wall-clock milliseconds since the Unix epoch (the queue's time base).
+storage::UnixMillis now_ms() noexcept;
+
+/// Wakes a waiting coroutine early: wait() returns after `timeout` or as soon as notify() is
+/// called (a notify while nobody waits is remembered once).
+class Wakeup {
+public:
+    explicit Wakeup(boost::asio::any_io_executor executor);
+    chains::Task<void> wait(std::chrono::milliseconds timeout);
+    void notify() noexcept;
+    void close() noexcept;  ///< every wait() returns at once from now on
+    bool closed() const noexcept { return closed_; }
+
+private:
+    boost::asio::steady_timer timer_;
+    bool pending_ = false;
+    bool closed_ = false;
+};
+
+/// One configured chain: its config, its RPC client and what the pipeline last saw of it.
+struct ChainRuntime {
+    const ChainConfig* config = nullptr;
+    std::unique_ptr<chains::evm::RpcClient> rpc;
+    std::optional<std::uint64_t> head;           ///< newest block number seen
+    std::optional<std::uint64_t> scanned_block;  ///< watcher cursor
+    std::string last_error;                      ///< of the last failed RPC step, for status
+};
+
+/// Node-wide counters (issue 6 exports them as Prometheus metrics).
+struct NodeCounters {
+    std::uint64_t packets_observed = 0;
+    std::uint64_t packets_invalid = 0;  ///< PacketSent logs refused by the watcher
+    std::uint64_t reorgs = 0;
+    std::uint64_t gap_rescans = 0;
+    std::uint64_t attestations_accepted = 0;
+    std::map<std::string, std::uint64_t> attestations_refused;  ///< by reason
+    std::uint64_t attestations_signed = 0;                      ///< validator role
+    std::uint64_t txs_sent = 0;
+    std::uint64_t txs_replaced = 0;
+    std::uint64_t txs_failed = 0;
+    std::uint64_t txs_rebroadcast = 0;
+    std::uint64_t deliveries_dropped = 0;
+    std::uint64_t deliveries_reverted = 0;  ///< reorged out at the confirmation re-check
+    std::uint64_t packets_delivered = 0;
+    std::uint64_t packets_delivered_elsewhere = 0;
+    std::uint64_t gas_used = 0;
+    std::uint64_t latency_count = 0;
+    std::uint64_t latency_sum_ms = 0;
+};
+
+/// Why a route's packets are waiting, for `ferry_status` (empty when they are not).
+using RouteWaiting = std::map<storage::Route, std::string>;
+
+/// An RPC error in one line for logs and status.
+std::string describe(const chains::evm::RpcError& error);
+
+}  // namespace ferry::relayer
