@@ -1,0 +1,598 @@
+// The pipeline end to end under faults: a validator answering with bad signatures, a packet that
+// expires before it can be attested, a delivery transaction stuck in the destination's pool, a
+// source reorg before confirmations, and an RPC outage of the destination. Each test runs its own
+// devnet (real anvil chains, real `ferry start` validators and relayer; relayer/devnet.hpp).
+#include "chains/evm/abi.hpp"
+#include "chains/evm/ferry_abi.hpp"
+#include "chains/evm/packet.hpp"
+#include "crypto/keccak.hpp"
+#include "relayer/config.hpp"
+#include "relayer/devnet.hpp"
+#include "storage/sqlite_queue.hpp"
+#include "tests/support/ferry_chain.hpp"
+#include "tests/support/http_test_server.hpp"
+#include "tests/support/rpc_client.hpp"
+
+#include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <thread>
+
+namespace fs = std::filesystem;
+namespace evm = ferry::chains::evm;
+namespace asio = boost::asio;
+using namespace ferry;
+using nlohmann::json;
+using relayer::Devnet;
+using relayer::DevnetOptions;
+using relayer::SentPacket;
+
+namespace {
+
+fs::path make_work_dir(const std::string& name) {
+    std::string pattern = (fs::temp_directory_path() / ("ferry-e2e-" + name + "-XXXXXX")).string();
+    const char* made = ::mkdtemp(pattern.data());
+    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
+    return made;
+}
+
+DevnetOptions devnet_options(const std::string& name) {
+    DevnetOptions o;
+    o.work_dir = make_work_dir(name);
+    o.anvil = FERRY_ANVIL;
+    o.ferry_binary = FERRY_BINARY;
+    return o;
+}
+
+json read_json(const fs::path& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read " + path.string());
+    return json::parse(in);
+}
+
+void write_json(const fs::path& path, const json& j) {
+    std::ofstream out(path, std::ios::trunc);
+    out << j.dump(2) << '\n';
+    if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+json& chain_entry(json& config, std::string_view name) {
+    for (auto& c : config["chains"])
+        if (c["name"] == name) return c;
+    throw std::runtime_error("no chain " + std::string(name) + " in the config");
+}
+
+std::string without_trailing_slash(std::string url) {
+    if (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+}
+
+/// A TCP forwarder on 127.0.0.1 in front of one upstream port, on its own thread. close()
+/// closes the listener and every connection; reopen() listens again on the same port.
+class TcpProxy {
+public:
+    explicit TcpProxy(std::uint16_t upstream_port)
+        : upstream_port_(upstream_port), work_(asio::make_work_guard(io_)) {
+        thread_ = std::thread([this] { io_.run(); });
+        run_sync([this] { listen(0); });
+    }
+    ~TcpProxy() {
+        try {
+            run_sync([this] { shut(); });
+        } catch (...) {
+        }
+        work_.reset();
+        io_.stop();
+        thread_.join();
+    }
+    TcpProxy(const TcpProxy&) = delete;
+    TcpProxy& operator=(const TcpProxy&) = delete;
+
+    std::uint16_t port() const noexcept { return port_; }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::size_t accepted() const noexcept { return accepted_.load(); }
+    void close() {
+        run_sync([this] { shut(); });
+    }
+    void reopen() {
+        run_sync([this] { listen(port_); });
+    }
+
+private:
+    using tcp = asio::ip::tcp;
+
+    struct Link : std::enable_shared_from_this<Link> {
+        explicit Link(asio::io_context& io) : client(io), upstream(io) {}
+        tcp::socket client;
+        tcp::socket upstream;
+        std::array<char, 16384> up_buf{};
+        std::array<char, 16384> down_buf{};
+        void shut() {
+            boost::system::error_code ec;
+            client.close(ec);
+            upstream.close(ec);
+        }
+        void pump(tcp::socket& from, tcp::socket& to, std::array<char, 16384>& buf) {
+            from.async_read_some(
+                asio::buffer(buf), [self = shared_from_this(), &from, &to, &buf](
+                                       boost::system::error_code ec, std::size_t n) {
+                    if (ec) return self->shut();
+                    asio::async_write(
+                        to, asio::buffer(buf.data(), n),
+                        [self, &from, &to, &buf](boost::system::error_code wec, std::size_t) {
+                            if (wec) return self->shut();
+                            self->pump(from, to, buf);
+                        });
+                });
+        }
+    };
+
+    void run_sync(std::function<void()> f) {
+        std::promise<void> done;
+        auto fut = done.get_future();
+        asio::post(io_, [&] {
+            try {
+                f();
+                done.set_value();
+            } catch (...) {
+                done.set_exception(std::current_exception());
+            }
+        });
+        fut.get();
+    }
+
+    void listen(std::uint16_t port) {
+        acceptor_.emplace(io_);
+        const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
+        acceptor_->open(ep.protocol());
+        acceptor_->set_option(tcp::acceptor::reuse_address(true));
+        acceptor_->bind(ep);
+        acceptor_->listen();
+        port_ = acceptor_->local_endpoint().port();
+        accept();
+    }
+
+    void accept() {
+        acceptor_->async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+            if (ec) return;  // closed
+            ++accepted_;
+            auto link = std::make_shared<Link>(io_);
+            link->client = std::move(socket);
+            links_.push_back(link);
+            const tcp::endpoint up(asio::ip::make_address("127.0.0.1"), upstream_port_);
+            link->upstream.async_connect(up, [link](boost::system::error_code cec) {
+                if (cec) return link->shut();
+                link->pump(link->client, link->upstream, link->up_buf);
+                link->pump(link->upstream, link->client, link->down_buf);
+            });
+            accept();
+        });
+    }
+
+    void shut() {
+        if (acceptor_) {
+            boost::system::error_code ec;
+            acceptor_->close(ec);
+            acceptor_.reset();
+        }
+        for (auto& weak : links_)
+            if (auto link = weak.lock()) link->shut();
+        links_.clear();
+    }
+
+    std::uint16_t upstream_port_;
+    asio::io_context io_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    std::optional<tcp::acceptor> acceptor_;
+    std::vector<std::weak_ptr<Link>> links_;
+    std::atomic<std::uint16_t> port_{0};
+    std::atomic<std::size_t> accepted_{0};
+    std::thread thread_;
+};
+
+class e2e_faults : public ::testing::Test {
+protected:
+    void TearDown() override {
+        if (net_) {
+            if (HasFailure()) {
+                for (const auto& f : net_->log_files()) std::cerr << "log kept: " << f << '\n';
+                net_->stop_all();
+            } else {
+                net_->stop_all();
+                std::error_code ec;
+                fs::remove_all(net_->work_dir(), ec);
+            }
+        }
+    }
+
+    Devnet& start(DevnetOptions o, bool everything = true) {
+        net_ = std::make_unique<Devnet>(std::move(o));
+        if (everything) {
+            auto r = net_->start();
+            if (!r) throw std::runtime_error(r.error().message);
+        }
+        return *net_;
+    }
+
+    /// start_chains, deploy and write_configs, for tests that edit the configs before starting.
+    Devnet& prepare(DevnetOptions o) {
+        Devnet& net = start(std::move(o), false);
+        net.start_chains().value();
+        net.deploy().value();
+        net.write_configs().value();
+        return net;
+    }
+
+    void start_nodes(std::initializer_list<std::size_t> validators) {
+        for (auto i : validators) net_->start_validator(i).value();
+        net_->start_relayer().value();
+    }
+
+    relayer::WaitOutcome wait(std::span<const SentPacket> sent, std::chrono::seconds timeout) {
+        relayer::WaitOptions w;
+        w.timeout = timeout;
+        auto r = net_->wait_delivered(sent, w);
+        if (!r) throw std::runtime_error(r.error().message);
+        return *r;
+    }
+
+    json status() {
+        test::RpcClient api(net_->relayer_api_url());
+        return api.call("ferry_status", json::object());
+    }
+
+    std::uint64_t counter(const json& s, const std::string& name) {
+        return s["counters"].value(name, std::uint64_t{0});
+    }
+
+    /// Polls the relayer's status until `pred` holds or `timeout` passes; the last status.
+    json wait_status(const std::function<bool(const json&)>& pred, std::chrono::seconds timeout) {
+        const auto end = std::chrono::steady_clock::now() + timeout;
+        json s = status();
+        while (!pred(s) && std::chrono::steady_clock::now() < end) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            s = status();
+        }
+        return s;
+    }
+
+    /// Every packet of `sent` delivered exactly once on its destination, in nonce order per
+    /// route, its body handled once by the recipient.
+    void expect_delivered_once(std::span<const SentPacket> sent) {
+        std::map<std::string, std::vector<const SentPacket*>> by_dst;
+        for (const auto& p : sent) by_dst[p.to].push_back(&p);
+        for (const auto& [dst, packets] : by_dst) {
+            const auto* chain = net_->chain(dst).value();
+            test::ChainClient client(chain->rpc_url);
+            const auto head = test::quantity_u64(client.rpc().call("eth_blockNumber"));
+            const auto logs = client.get_logs(chain->inbox, evm::packet_delivered_topic(), 0, head);
+            std::map<crypto::PacketId, int> times;
+            std::map<std::uint64_t, std::uint64_t> last_nonce;
+            for (const auto& log : logs) {
+                auto e = evm::decode_packet_delivered(log);
+                EXPECT_TRUE(e) << e.error().message();
+                if (!e) continue;
+                ++times[e->id];
+                EXPECT_TRUE(e->success);
+                auto& last = last_nonce[crypto::to_u64(e->src_chain)];
+                EXPECT_EQ(crypto::to_u64(e->nonce), last + 1) << "delivered out of nonce order";
+                last = crypto::to_u64(e->nonce);
+            }
+            for (const auto* p : packets) {
+                EXPECT_EQ(times[p->id], 1) << p->route() << " nonce " << p->nonce;
+                const auto data =
+                    evm::AbiEncoder()
+                        .add_bytes32(crypto::keccak256(p->body))
+                        .encode_call(evm::function_selector("timesReceived(bytes32)"));
+                auto n = evm::AbiDecoder(client.call(chain->recipient, data)).read_uint(64);
+                ASSERT_TRUE(n);
+                EXPECT_EQ(*n, 1u) << "body of " << p->route() << " nonce " << p->nonce;
+            }
+        }
+    }
+
+    std::unique_ptr<Devnet> net_;
+};
+
+std::vector<SentPacket> send(Devnet& net, std::string_view from, std::size_t n,
+                             std::string_view prefix) {
+    auto r = net.send_packets(from, n, prefix);
+    if (!r) throw std::runtime_error(r.error().message);
+    return std::move(*r);
+}
+
+json rpc_error(const json& id, int code, const std::string& message) {
+    return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
+}
+
+}  // namespace
+
+// Validator 3's endpoint is a fake that serves validator 1's attestations re-signed by
+// validator 3 for another Outbox, as 65 bytes with a bad v, or as a malformed hex string.
+// Every bad signature is counted and refused (validator 1 plus the fake make no threshold);
+// once validator 2 is up, validators 1 and 2 make the threshold and delivery goes on.
+TEST_F(e2e_faults, a_validator_signing_garbage_is_refused_and_delivery_goes_on) {
+    Devnet& net = prepare(devnet_options("badsig"));
+    const std::string v1_url = net.validator_api_url(1, "alpha").value();
+    const auto v3 = test::dev_account(relayer::kFirstValidatorAccount + 2);
+    const auto* alpha = net.chain("alpha").value();
+    const crypto::ChainId alpha_id = alpha->chain_id;
+    crypto::Address other_outbox = alpha->outbox;
+    other_outbox[19] ^= 0x5a;
+
+    std::atomic<int> answered{0};
+    std::mt19937 rng(4301);
+    test::HttpTestServer fake([&](const test::HttpRequest& req) {
+        const json call = json::parse(req.body, nullptr, false);
+        if (call.is_discarded() || !call.is_object())
+            return test::HttpReply::json(rpc_error(nullptr, -32700, "parse error").dump());
+        const json id = call.value("id", json());
+        if (call.value("method", std::string()) != "ferry_getAttestations")
+            return test::HttpReply::json(rpc_error(id, -32601, "method not found").dump());
+        try {
+            test::RpcClient v1(v1_url);
+            json result = v1.call("ferry_getAttestations", call.value("params", json::object()));
+            std::size_t k = 0;
+            for (auto& item : result["attestations"]) {
+                const auto packet = crypto::PacketId::from_hex(item["id"].get<std::string>());
+                if (!packet) continue;
+                switch (k++ % 3) {
+                    case 0:  // validator 3's key, the digest of another Outbox
+                        item["signature"] =
+                            test::attest(alpha_id, other_outbox, *packet, v3.key).hex();
+                        break;
+                    case 1: {  // random bytes with an impossible v
+                        crypto::Signature junk;
+                        for (auto& b : junk.bytes) b = static_cast<std::uint8_t>(rng());
+                        junk[64] = 0;
+                        item["signature"] = junk.hex();
+                        break;
+                    }
+                    default:  // not a signature at all
+                        item["signature"] = "0x1234zz";
+                        break;
+                }
+            }
+            ++answered;
+            return test::HttpReply::json(
+                json{{"jsonrpc", "2.0"}, {"id", id}, {"result", result}}.dump());
+        } catch (const std::exception& e) {
+            return test::HttpReply::json(rpc_error(id, -32603, e.what()).dump());
+        }
+    });
+
+    json config = read_json(net.relayer_config_path());
+    bool pointed = false;
+    for (auto& set : config["validator_sets"]) {
+        if (set["source"] != "alpha") continue;
+        for (auto& v : set["validators"]) {
+            if (v["address"].get<std::string>() == v3.address.hex()) {
+                v["url"] = without_trailing_slash(fake.url());
+                pointed = true;
+            }
+        }
+    }
+    ASSERT_TRUE(pointed) << config.dump();
+    write_json(net.relayer_config_path(), config);
+    // Validator 2 starts later: until then only validator 1 and the fake could make the
+    // threshold, so the attestor waits for every answer and must refuse the fake's.
+    start_nodes({1});
+
+    auto sent = send(net, "alpha", 9, "garbage");
+    const auto refused_all = [](const json& j) {
+        const auto& r = j["counters"]["attestations_refused"];
+        return r.value("wrong_signer", 0u) > 0 && r.value("invalid_signature", 0u) > 0 &&
+               r.value("malformed", 0u) > 0;
+    };
+    auto s = wait_status(refused_all, std::chrono::seconds(30));
+    EXPECT_GT(answered.load(), 0);
+    EXPECT_TRUE(refused_all(s)) << s.dump();
+    EXPECT_EQ(counter(s, "txs_sent"), 0u) << "garbage counted towards the threshold: " << s.dump();
+    EXPECT_EQ(wait(sent, std::chrono::seconds(1)).delivered, 0u);
+
+    ASSERT_TRUE(net.start_validator(2));
+    const auto outcome = wait(sent, std::chrono::seconds(60));
+    ASSERT_TRUE(outcome.complete()) << outcome.delivered << " of " << sent.size();
+    s = status();
+    EXPECT_TRUE(refused_all(s)) << s.dump();
+    EXPECT_GE(counter(s, "attestations_accepted"), 2 * sent.size()) << s.dump();
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    ASSERT_TRUE(net.kill_relayer(SIGTERM));
+    expect_delivered_once(sent);
+}
+
+// With two of three validators down nothing is attested; the packet's expiry passes; once the
+// validators are back the relayer does not deliver it and its queue says expired.
+TEST_F(e2e_faults, a_packet_past_its_expiry_is_never_delivered) {
+    Devnet& net = start(devnet_options("expiry"));
+    ASSERT_TRUE(net.stop_validator(2, SIGTERM));
+    ASSERT_TRUE(net.stop_validator(3, SIGTERM));
+
+    const auto* alpha = net.chain("alpha").value();
+    const auto* beta = net.chain("beta").value();
+    test::ChainClient client(alpha->rpc_url);
+    const std::uint64_t expiry = client.latest_timestamp() + 5;
+    const std::string text = "expires soon";
+    const crypto::Bytes body(text.begin(), text.end());
+    const auto receipt =
+        client.send(test::dev_account(relayer::kDeployerAccount), alpha->outbox,
+                    evm::outbox_send_calldata(
+                        beta->chain_id, evm::address_to_bytes32(beta->recipient), expiry, body));
+    ASSERT_TRUE(receipt.success);
+    const auto logs = test::logs_with_topic(receipt.logs, evm::packet_sent_topic());
+    ASSERT_EQ(logs.size(), 1u);
+    const auto event = evm::decode_packet_sent(logs[0]);
+    ASSERT_TRUE(event);
+    const crypto::PacketId id = event->id;
+
+    // Observed, but short of signatures.
+    auto s = wait_status([&](const json& j) { return counter(j, "packets_observed") >= 1; },
+                         std::chrono::seconds(20));
+    ASSERT_EQ(counter(s, "packets_observed"), 1u) << s.dump();
+
+    // Past the expiry (wall clock and chain time) plus two housekeeping rounds.
+    const auto now_s = [] {
+        return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+    };
+    while (now_s() <= expiry + 5 || client.latest_timestamp() <= expiry + 1)
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+
+    ASSERT_TRUE(net.start_validator(2));
+    ASSERT_TRUE(net.start_validator(3));
+    std::this_thread::sleep_for(std::chrono::seconds(8));
+    s = status();
+    EXPECT_EQ(counter(s, "txs_sent"), 0u) << s.dump();
+    EXPECT_EQ(counter(s, "packets_delivered"), 0u) << s.dump();
+    auto delivered = net.delivered("beta", id);
+    ASSERT_TRUE(delivered);
+    EXPECT_FALSE(*delivered);
+
+    ASSERT_TRUE(net.kill_relayer(SIGTERM));
+    auto config = relayer::load_config(net.relayer_config_path());
+    ASSERT_TRUE(config);
+    auto q = storage::SqliteQueue::open(config->database.string());
+    ASSERT_TRUE(q);
+    auto rec = (*q)->packet(id);
+    ASSERT_TRUE(rec && rec->has_value());
+    EXPECT_EQ((*rec)->state, storage::PacketState::expired) << (*rec)->last_error;
+    EXPECT_EQ((*rec)->expiry, expiry);
+}
+
+// Beta stops mining while the relayer's delivery is in its pool; after replace_after_ms the
+// relayer replaces it with higher fees; once mining resumes each packet is delivered once.
+TEST_F(e2e_faults, a_stuck_delivery_is_replaced_and_lands_once) {
+    Devnet& net = prepare(devnet_options("stuck"));
+    json config = read_json(net.relayer_config_path());
+    chain_entry(config, "beta")["gas"]["replace_after_ms"] = 3000;
+    write_json(net.relayer_config_path(), config);
+    start_nodes({1, 2, 3});
+
+    const auto* beta = net.chain("beta").value();
+    test::RpcClient beta_rpc(beta->rpc_url);
+    beta_rpc.call("evm_setIntervalMining", json::array({0}));
+    beta_rpc.call("evm_setAutomine", json::array({false}));
+    const auto stopped_at = test::quantity_u64(beta_rpc.call("eth_blockNumber"));
+
+    auto sent = send(net, "alpha", 5, "stuck");
+    auto s = wait_status([&](const json& j) { return counter(j, "txs_sent") > 0; },
+                         std::chrono::seconds(40));
+    ASSERT_GT(counter(s, "txs_sent"), 0u) << s.dump();
+    s = wait_status([&](const json& j) { return counter(j, "txs_replaced") > 0; },
+                    std::chrono::seconds(30));
+    EXPECT_GE(counter(s, "txs_replaced"), 1u) << s.dump();
+    EXPECT_EQ(test::quantity_u64(beta_rpc.call("eth_blockNumber")), stopped_at)
+        << "beta mined while stopped";
+    EXPECT_EQ(wait(sent, std::chrono::seconds(1)).delivered, 0u);
+
+    beta_rpc.call("evm_setIntervalMining", json::array({1}));
+    const auto outcome = wait(sent, std::chrono::seconds(60));
+    ASSERT_TRUE(outcome.complete()) << outcome.delivered << " of " << sent.size();
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    s = status();
+    EXPECT_GE(counter(s, "txs_replaced"), 1u) << s.dump();
+    EXPECT_EQ(counter(s, "packets_delivered"), sent.size()) << s.dump();
+    ASSERT_TRUE(net.kill_relayer(SIGTERM));
+    expect_delivered_once(sent);
+}
+
+// A packet is sent on alpha and reorged away (evm_revert) before its 5 confirmations; it is
+// never observed nor delivered. A packet sent afterwards (same Outbox nonce) is delivered.
+TEST_F(e2e_faults, a_packet_reorged_out_before_confirmations_is_never_delivered) {
+    DevnetOptions o = devnet_options("reorg");
+    o.confirmations = 5;
+    Devnet& net = start(std::move(o));
+    const auto* alpha = net.chain("alpha").value();
+    test::RpcClient alpha_rpc(alpha->rpc_url);
+
+    const json snapshot = alpha_rpc.call("evm_snapshot");
+    const auto before = test::quantity_u64(alpha_rpc.call("eth_blockNumber"));
+    auto gone = send(net, "alpha", 1, "reorged away");
+    ASSERT_EQ(gone.size(), 1u);
+    const auto head = test::quantity_u64(alpha_rpc.call("eth_blockNumber"));
+    ASSERT_LT(head, gone[0].block + 4) << "too slow: the packet may be confirmed already";
+    ASSERT_TRUE(alpha_rpc.call("evm_revert", json::array({snapshot})).get<bool>());
+    EXPECT_LE(test::quantity_u64(alpha_rpc.call("eth_blockNumber")), before + 1);
+
+    auto kept = send(net, "alpha", 1, "after the reorg");
+    ASSERT_EQ(kept.size(), 1u);
+    EXPECT_EQ(kept[0].nonce, gone[0].nonce);
+    EXPECT_NE(kept[0].id, gone[0].id);
+    const auto outcome = wait(kept, std::chrono::seconds(60));
+    ASSERT_TRUE(outcome.complete());
+    auto delivered = net.delivered("beta", gone[0].id);
+    ASSERT_TRUE(delivered);
+    EXPECT_FALSE(*delivered);
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    const auto s = status();
+    EXPECT_EQ(counter(s, "packets_observed"), 1u) << s.dump();
+    EXPECT_EQ(counter(s, "packets_delivered"), 1u) << s.dump();
+    ASSERT_TRUE(net.kill_relayer(SIGTERM));
+    expect_delivered_once(kept);
+    auto config = relayer::load_config(net.relayer_config_path());
+    ASSERT_TRUE(config);
+    auto q = storage::SqliteQueue::open(config->database.string());
+    ASSERT_TRUE(q);
+    auto rec = (*q)->packet(gone[0].id);
+    ASSERT_TRUE(rec);
+    EXPECT_FALSE(rec->has_value()) << "the reorged packet was observed";
+}
+
+// The relayer reaches beta through a proxy that goes away for 15 s mid-stream (listener and
+// connections closed) and comes back on the same port: every packet arrives exactly once.
+TEST_F(e2e_faults, a_fifteen_second_rpc_outage_of_the_destination_loses_nothing) {
+    Devnet& net = prepare(devnet_options("outage"));
+    const auto* beta = net.chain("beta").value();
+    test::RpcClient direct(beta->rpc_url);
+    TcpProxy proxy(direct.port());
+    json config = read_json(net.relayer_config_path());
+    chain_entry(config, "beta")["rpc"] = json::array({proxy.url()});
+    write_json(net.relayer_config_path(), config);
+    start_nodes({1, 2, 3});
+
+    std::vector<SentPacket> sent;
+    auto add = [&](std::vector<SentPacket> more) {
+        sent.insert(sent.end(), more.begin(), more.end());
+    };
+    add(send(net, "alpha", 20, "before a"));
+    add(send(net, "beta", 20, "before b"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    proxy.close();
+    const auto closed_at = std::chrono::steady_clock::now();
+    add(send(net, "alpha", 20, "during a"));
+    add(send(net, "beta", 20, "during b"));
+    std::this_thread::sleep_until(closed_at + std::chrono::seconds(14));
+    // The relayer cannot reach beta: nothing sent to beta during the outage got there.
+    const std::vector<SentPacket> during_a(sent.end() - 40, sent.end() - 20);
+    EXPECT_EQ(wait(during_a, std::chrono::seconds(1)).delivered, 0u);
+    std::this_thread::sleep_until(closed_at + std::chrono::seconds(15));
+    const auto accepted_before = proxy.accepted();
+    proxy.reopen();
+    add(send(net, "alpha", 20, "after a"));
+    add(send(net, "beta", 20, "after b"));
+
+    const auto outcome = wait(sent, std::chrono::seconds(120));
+    ASSERT_TRUE(outcome.complete()) << outcome.delivered << " of " << sent.size();
+    EXPECT_GT(proxy.accepted(), accepted_before) << "the relayer never reconnected";
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    const auto s = status();
+    EXPECT_EQ(counter(s, "packets_delivered"), sent.size()) << s.dump();
+    ASSERT_TRUE(net.kill_relayer(SIGTERM));
+    expect_delivered_once(sent);
+}
