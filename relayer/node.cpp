@@ -1,9 +1,12 @@
 #include "relayer/node.hpp"
 
+#include "relayer/api_methods.hpp"
 #include "relayer/api_server.hpp"
 #include "relayer/attestor.hpp"
 #include "relayer/cli_common.hpp"
 #include "relayer/config.hpp"
+#include "relayer/metrics_endpoint.hpp"
+#include "relayer/node_state.hpp"
 #include "relayer/runtime.hpp"
 #include "relayer/submitter.hpp"
 #include "relayer/validator.hpp"
@@ -53,6 +56,18 @@ CLI::App* add_start_command(CLI::App& app, StartOptions& options) {
     return cmd;
 }
 
+void Node::stop() {
+    if (stopping) return;
+    stopping = true;
+    spdlog::info("stopping");
+    if (on_stop) on_stop();
+    for (auto& w : watchers) w->stop();
+    for (auto& a : attestors) a->stop();
+    for (auto& s : submitters) s->stop();
+    if (validator) validator->stop();
+    if (api) api->stop();
+}
+
 namespace {
 
 KeyOptions key_options(const KeySource& source) {
@@ -62,46 +77,6 @@ KeyOptions key_options(const KeySource& source) {
     k.password_file = source.password_file.string();
     return k;
 }
-
-/// Everything the node runs; destroyed after the io_context has stopped running.
-struct Node {
-    explicit Node(const Config& c) : config(c), pool(2) {}
-
-    const Config& config;
-    boost::asio::io_context io;
-    boost::asio::thread_pool pool;
-    std::map<crypto::ChainId, ChainRuntime> chains;
-    NodeCounters counters;
-    RouteWaiting waiting;
-    std::unique_ptr<storage::SqliteQueue> queue;              // relayer role
-    std::unique_ptr<storage::SqliteQueue> validator_queue;    // validator role
-    std::map<crypto::ChainId, ChainRuntime> validator_chain;  // its own RPC client
-    std::vector<std::unique_ptr<Watcher>> watchers;
-    std::vector<std::unique_ptr<Attestor>> attestors;
-    std::vector<std::unique_ptr<Submitter>> submitters;
-    std::unique_ptr<ValidatorRole> validator;
-    std::unique_ptr<ApiServer> api;
-    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-    std::map<crypto::ChainId, Submitter*> submitter_of;
-    bool stopping = false;
-    bool forced = false;
-    std::size_t running = 0;           // spawned stage coroutines still running
-    std::function<void()> on_drained;  // called once every stage has returned after stop()
-    int exit_code = kExitOk;
-    std::function<void()> on_stop;
-
-    void stop() {
-        if (stopping) return;
-        stopping = true;
-        spdlog::info("stopping");
-        if (on_stop) on_stop();
-        for (auto& w : watchers) w->stop();
-        for (auto& a : attestors) a->stop();
-        for (auto& s : submitters) s->stop();
-        if (validator) validator->stop();
-        if (api) api->stop();
-    }
-};
 
 std::unique_ptr<evm::RpcClient> make_client(boost::asio::any_io_executor ex, const ChainConfig& c,
                                             std::string& error) {
@@ -117,90 +92,6 @@ std::unique_ptr<evm::RpcClient> make_client(boost::asio::any_io_executor ex, con
         return nullptr;
     }
     return std::make_unique<evm::RpcClient>(std::move(*client));
-}
-
-json status_json(Node& node) {
-    json chains = json::array();
-    for (const auto& [id, c] : node.chains) {
-        json j = {{"name", c.config->name}, {"chain_id", crypto::to_u64(id)}};
-        j["head"] = c.head ? json(*c.head) : json(nullptr);
-        j["scanned_block"] = c.scanned_block ? json(*c.scanned_block) : json(nullptr);
-        j["last_error"] = c.last_error;
-        chains.push_back(std::move(j));
-    }
-    json routes = json::array();
-    if (node.queue) {
-        std::map<storage::Route, json> counts;
-        if (auto all = node.queue->counts())
-            for (const auto& c : *all)
-                counts[c.route][std::string(storage::to_string(c.state))] = c.count;
-        std::map<storage::Route, storage::UnixMillis> oldest;
-        if (auto ages = node.queue->oldest_pending())
-            for (const auto& a : *ages) oldest[a.route] = a.oldest_created_at;
-        const auto now = now_ms();
-        for (const auto& r : node.config.routes) {
-            const storage::Route route{r.src, r.dst};
-            json j = {{"route", r.from + "->" + r.to},
-                      {"src", crypto::to_u64(r.src)},
-                      {"dst", crypto::to_u64(r.dst)}};
-            j["counts"] = counts.count(route) ? counts[route] : json::object();
-            j["oldest_pending_s"] =
-                oldest.count(route) ? json((now - oldest[route]) / 1000) : json(nullptr);
-            const auto w = node.waiting.find(route);
-            j["waiting"] = w == node.waiting.end() ? std::string() : w->second;
-            routes.push_back(std::move(j));
-        }
-    }
-    json roles = json::array();
-    if (node.config.relayer) roles.push_back("relayer");
-    if (node.config.validator) roles.push_back("validator");
-    const auto& k = node.counters;
-    json refused = json::object();
-    for (const auto& [reason, n] : k.attestations_refused) refused[reason] = n;
-    json counters = {
-        {"packets_observed", k.packets_observed},
-        {"packets_invalid", k.packets_invalid},
-        {"reorgs", k.reorgs},
-        {"gap_rescans", k.gap_rescans},
-        {"attestations_accepted", k.attestations_accepted},
-        {"attestations_refused", refused},
-        {"attestations_signed", k.attestations_signed},
-        {"txs_sent", k.txs_sent},
-        {"txs_replaced", k.txs_replaced},
-        {"txs_failed", k.txs_failed},
-        {"txs_rebroadcast", k.txs_rebroadcast},
-        {"deliveries_dropped", k.deliveries_dropped},
-        {"deliveries_reverted", k.deliveries_reverted},
-        {"packets_delivered", k.packets_delivered},
-        {"packets_delivered_elsewhere", k.packets_delivered_elsewhere},
-        {"gas_used", k.gas_used},
-        {"latency_avg_ms", k.latency_count == 0 ? 0 : k.latency_sum_ms / k.latency_count}};
-    return {{"version", std::string(version())},
-            {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::steady_clock::now() - node.started)
-                             .count()},
-            {"roles", roles},
-            {"chains", chains},
-            {"routes", routes},
-            {"counters", counters}};
-}
-
-template <class F>
-void spawn(Node& node, std::string what, F&& coroutine) {
-    ++node.running;
-    boost::asio::co_spawn(node.io, std::forward<F>(coroutine),
-                          [&node, what = std::move(what)](std::exception_ptr e) {
-                              if (--node.running == 0 && node.stopping && node.on_drained)
-                                  node.on_drained();
-                              if (!e) return;
-                              try {
-                                  std::rethrow_exception(e);
-                              } catch (const std::exception& ex) {
-                                  spdlog::error("{} stopped: {}", what, ex.what());
-                              } catch (...) {
-                                  spdlog::error("{} stopped", what);
-                              }
-                          });
 }
 
 /// Refuses to run against an endpoint of another chain (a config mistake that would sign or
@@ -253,12 +144,14 @@ int run_start(const StartOptions& options) {
         auto k = load_signer(key_options(config.relayer->key));
         if (!k) return fail("relayer.key: " + k.error().message);
         relayer_key = std::move(*k);
+        node.relayer_address = relayer_key->address;
     }
     std::optional<Signer> validator_key;
     if (config.validator) {
         auto k = load_signer(key_options(config.validator->key));
         if (!k) return fail("validator.key: " + k.error().message);
         validator_key = std::move(*k);
+        node.validator_address = validator_key->address;
     }
 
     storage::SqliteQueueOptions qo;
@@ -294,13 +187,8 @@ int run_start(const StartOptions& options) {
     auto api = ApiServer::create(ex, api_options);
     if (!api) return fail("api.listen: " + api.error());
     node.api = std::move(*api);
-    node.api->add_method("ferry_status",
-                         [&node](const json&, const RequestContext&) -> Task<MethodResult> {
-                             co_return status_json(node);
-                         });
-    node.api->add_get("/health", [](const RequestContext&) -> Task<HttpReply> {
-        co_return HttpReply{200, "text/plain; charset=utf-8", "ok\n"};
-    });
+    register_api_methods(node);
+    register_metrics_endpoints(node);
 
     // ---- validator role ----
     if (config.validator) {

@@ -44,9 +44,12 @@ private:
 struct ChainRuntime {
     const ChainConfig* config = nullptr;
     std::unique_ptr<chains::evm::RpcClient> rpc;
-    std::optional<std::uint64_t> head;           ///< newest block number seen
-    std::optional<std::uint64_t> scanned_block;  ///< watcher cursor
-    std::string last_error;                      ///< of the last failed RPC step, for status
+    std::optional<std::uint64_t> head;                ///< newest block number seen
+    std::optional<std::uint64_t> scanned_block;       ///< watcher cursor
+    std::string last_error;                           ///< of the last failed RPC step, for status
+    bool reachable = false;                           ///< the last head poll was answered
+    storage::UnixMillis head_changed_at = 0;          ///< when `head` last moved forward
+    std::optional<chains::evm::U256> wallet_balance;  ///< relayer account, wei (last poll)
 };
 
 /// Node-wide counters (issue 6 exports them as Prometheus metrics).
