@@ -2,6 +2,7 @@
 // expires before it can be attested, a delivery transaction stuck in the destination's pool, a
 // source reorg before confirmations, and an RPC outage of the destination. Each test runs its own
 // devnet (real anvil chains, real `ferry start` validators and relayer; relayer/devnet.hpp).
+// Also a delivery reorged out on the destination before its confirmations.
 #include "chains/evm/abi.hpp"
 #include "chains/evm/ferry_abi.hpp"
 #include "chains/evm/packet.hpp"
@@ -552,6 +553,60 @@ TEST_F(e2e_faults, a_packet_reorged_out_before_confirmations_is_never_delivered)
     auto rec = (*q)->packet(gone[0].id);
     ASSERT_TRUE(rec);
     EXPECT_FALSE(rec->has_value()) << "the reorged packet was observed";
+}
+
+// The relayer's delivery on beta is reorged away (evm_revert to a snapshot taken before it)
+// before beta's 6 confirmations: the re-check finds the delivery gone, the packet goes back to
+// attested and is delivered again — exactly once on the chain that remains.
+TEST_F(e2e_faults, a_delivery_reorged_out_on_the_destination_is_redelivered_once) {
+    Devnet& net = prepare(devnet_options("dstreorg"));
+    json config = read_json(net.relayer_config_path());
+    chain_entry(config, "beta")["confirmations"] = 6;
+    write_json(net.relayer_config_path(), config);
+    start_nodes({1, 2, 3});
+
+    const auto* beta = net.chain("beta").value();
+    test::RpcClient beta_rpc(beta->rpc_url);
+    const json snapshot = beta_rpc.call("evm_snapshot");
+    auto sent = send(net, "alpha", 1, "reorged delivery");
+    ASSERT_EQ(sent.size(), 1u);
+
+    auto s = wait_status([&](const json& j) { return counter(j, "packets_delivered") >= 1; },
+                         std::chrono::seconds(40));
+    ASSERT_EQ(counter(s, "packets_delivered"), 1u) << s.dump();
+    EXPECT_EQ(counter(s, "deliveries_reverted"), 0u) << s.dump();
+    auto delivered = net.delivered("beta", sent[0].id);
+    ASSERT_TRUE(delivered);
+    ASSERT_TRUE(*delivered) << "the receipt was recorded but the Inbox does not know the packet";
+
+    ASSERT_TRUE(beta_rpc.call("evm_revert", json::array({snapshot})).get<bool>());
+    delivered = net.delivered("beta", sent[0].id);
+    ASSERT_TRUE(delivered);
+    ASSERT_FALSE(*delivered) << "the revert did not remove the delivery";
+
+    s = wait_status(
+        [&](const json& j) {
+            return counter(j, "deliveries_reverted") >= 1 && counter(j, "packets_delivered") >= 2;
+        },
+        std::chrono::seconds(60));
+    EXPECT_EQ(counter(s, "deliveries_reverted"), 1u) << s.dump();
+    EXPECT_EQ(counter(s, "packets_delivered"), 2u) << s.dump();
+    const auto outcome = wait(sent, std::chrono::seconds(30));
+    ASSERT_TRUE(outcome.complete());
+    // Past the confirmations of the second delivery: nothing more moves.
+    std::this_thread::sleep_for(std::chrono::seconds(8));
+    s = status();
+    EXPECT_EQ(counter(s, "deliveries_reverted"), 1u) << s.dump();
+    EXPECT_EQ(counter(s, "packets_delivered"), 2u) << s.dump();
+    ASSERT_TRUE(net.kill_relayer(SIGTERM));
+    expect_delivered_once(sent);
+    auto loaded = relayer::load_config(net.relayer_config_path());
+    ASSERT_TRUE(loaded);
+    auto q = storage::SqliteQueue::open(loaded->database.string());
+    ASSERT_TRUE(q);
+    auto rec = (*q)->packet(sent[0].id);
+    ASSERT_TRUE(rec && rec->has_value());
+    EXPECT_EQ((*rec)->state, storage::PacketState::delivered);
 }
 
 // The relayer reaches beta through a proxy that goes away for 15 s mid-stream (listener and
