@@ -6,7 +6,7 @@ namespace ferry::crypto {
 
 void secure_wipe(void* p, std::size_t n) noexcept { OPENSSL_cleanse(p, n); }
 
-PrivateKey::~PrivateKey() { secure_wipe(bytes_.data(), bytes_.size()); }
+PrivateKey::~PrivateKey() { wipe(); }
 
 Result<PrivateKey> PrivateKey::from_hex(std::string_view hex) {
     PrivateKey key;

@@ -68,15 +68,36 @@ using Signature = FixedBytes<65>;
 using PublicKey = FixedBytes<64>;
 using PacketId = Hash32;
 
+/// Overwrites memory in a way the optimiser may not remove (OPENSSL_cleanse).
+void secure_wipe(void* p, std::size_t n) noexcept;
+
 /// A secp256k1 secret key. It has no hex() and no stream operator: printing it takes
-/// reveal_hex(), spelled out. Its bytes are wiped when it is destroyed.
+/// reveal_hex(), spelled out. Its bytes are wiped when it is destroyed, when it is moved from
+/// (the source is left all zero, which is not a valid key) and by wipe().
 class PrivateKey {
 public:
     PrivateKey() = default;
     explicit PrivateKey(const std::array<std::uint8_t, 32>& bytes) noexcept : bytes_(bytes) {}
     PrivateKey(const PrivateKey&) = default;
     PrivateKey& operator=(const PrivateKey&) = default;
+    PrivateKey(PrivateKey&& other) noexcept : bytes_(other.bytes_) { other.wipe(); }
+    PrivateKey& operator=(PrivateKey&& other) noexcept {
+        if (this != &other) {
+            bytes_ = other.bytes_;
+            other.wipe();
+        }
+        return *this;
+    }
     ~PrivateKey();
+
+    /// Overwrites the key with zeros.
+    void wipe() noexcept { secure_wipe(bytes_.data(), bytes_.size()); }
+    /// True when every byte is zero: default-constructed, moved from or wiped.
+    bool is_zero() const noexcept {
+        std::uint8_t acc = 0;
+        for (const auto b : bytes_) acc = static_cast<std::uint8_t>(acc | b);
+        return acc == 0;
+    }
 
     /// Parses 32 bytes of hex ("0x" optional). Range is checked where the key is used.
     static Result<PrivateKey> from_hex(std::string_view hex);
@@ -94,9 +115,6 @@ public:
 private:
     std::array<std::uint8_t, 32> bytes_{};
 };
-
-/// Overwrites memory in a way the optimiser may not remove.
-void secure_wipe(void* p, std::size_t n) noexcept;
 
 /// EIP-155 chain id.
 enum class ChainId : std::uint64_t {};
