@@ -1,5 +1,7 @@
 #include "relayer/api_server.hpp"
 
+#include "relayer/api_dispatch.hpp"
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -22,6 +24,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cmath>
 #include <exception>
 #include <limits>
 #include <stdexcept>
@@ -41,14 +44,10 @@ using nlohmann::json;
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
-constexpr int kParseError = -32700;
-constexpr int kInvalidRequest = -32600;
 constexpr int kMethodNotFound = -32601;
 constexpr int kInternalError = -32603;
+constexpr int kRateLimited = -32005;
 
-/// Deeper JSON is refused before parsing, so no later recursive walk (dump, handlers) can
-/// exhaust the stack.
-constexpr std::size_t kMaxJsonDepth = 128;
 /// Method names are echoed in errors only up to this length.
 constexpr std::size_t kMaxEchoedName = 128;
 /// After an error answer the rest of the request is read and dropped for at most this long /
@@ -68,36 +67,18 @@ std::string endpoint_text(const asio::ip::address& address, std::uint16_t port) 
                            : text + ":" + std::to_string(port);
 }
 
+/// The client's address as the rate limit keys it (an IPv4-mapped IPv6 address as IPv4).
+std::string client_key(const asio::ip::address& address) {
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+    return address.to_string();
+}
+
 bool is_loopback(const asio::ip::address& address) {
     if (address.is_v4()) return address.to_v4().is_loopback();
     const auto v6 = address.to_v6();
     if (v6.is_loopback()) return true;
     return v6.is_v4_mapped() && asio::ip::make_address_v4(asio::ip::v4_mapped, v6).is_loopback();
-}
-
-/// True when brackets (outside strings) nest deeper than `limit`.
-bool nested_deeper_than(std::string_view text, std::size_t limit) {
-    std::size_t depth = 0;
-    bool in_string = false;
-    bool escaped = false;
-    for (const char c : text) {
-        if (in_string) {
-            if (escaped) {
-                escaped = false;
-            } else if (c == '\\') {
-                escaped = true;
-            } else if (c == '"') {
-                in_string = false;
-            }
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > limit) return true;
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            --depth;
-        }
-    }
-    return false;
 }
 
 std::string_view trim(std::string_view s) {
@@ -130,9 +111,7 @@ std::string dump(const json& value) {
 }
 
 json error_response(int code, std::string message, json data, json id) {
-    json error = {{"code", code}, {"message", std::move(message)}};
-    if (!data.is_null()) error["data"] = std::move(data);
-    return {{"jsonrpc", "2.0"}, {"error", std::move(error)}, {"id", std::move(id)}};
+    return rpc_error_response(code, std::move(message), std::move(data), std::move(id));
 }
 
 Response text_response(http::status status, unsigned version, std::string body) {
@@ -169,6 +148,13 @@ struct ApiServer::State {
     ApiServerStats stats;
     // Open sessions' streams, so stop() can close them. Entries live while a session runs.
     std::unordered_map<std::uint64_t, beast::tcp_stream*> sessions;
+    // Per-client token buckets (ApiRateLimit); "" is the bucket shared by clients that found
+    // no place once rate_limit_max_clients were tracked.
+    struct Bucket {
+        double tokens = 0;
+        std::chrono::steady_clock::time_point at;
+    };
+    std::unordered_map<std::string, Bucket> buckets;
     std::uint64_t next_session = 0;
     std::size_t active = 0;  // accepted connections whose session has not ended
     bool started = false;
@@ -191,6 +177,66 @@ struct ApiServer::State {
     void count_error(int code) {
         ++stats.rpc_errors;
         ++stats.errors_by_code[code];
+    }
+
+    /// Takes a token of `client`'s bucket: 0 when the request may go on, else the whole seconds
+    /// (≥ 1) until the bucket holds a token again.
+    std::uint64_t take_token(const std::string& client) {
+        const double rate = options.rate_limit.per_second;
+        if (rate <= 0) return 0;
+        const double burst = std::max<double>(1.0, options.rate_limit.burst);
+        const auto now = std::chrono::steady_clock::now();
+        const auto level = [&](const Bucket& b) {
+            const double elapsed = std::chrono::duration<double>(now - b.at).count();
+            return std::min(burst, b.tokens + elapsed * rate);
+        };
+        auto it = buckets.find(client);
+        if (it == buckets.end()) {
+            if (buckets.size() >= std::max<std::size_t>(1, options.rate_limit_max_clients)) {
+                // Forget clients whose buckets have refilled: they start full again anyway.
+                for (auto b = buckets.begin(); b != buckets.end();) {
+                    if (!b->first.empty() && level(b->second) >= burst) {
+                        b = buckets.erase(b);
+                    } else {
+                        ++b;
+                    }
+                }
+            }
+            const bool room =
+                buckets.size() < std::max<std::size_t>(1, options.rate_limit_max_clients);
+            it = buckets.find(room ? client : std::string());
+            if (it == buckets.end())
+                it = buckets.emplace(room ? client : std::string(), Bucket{burst, now}).first;
+        }
+        Bucket& bucket = it->second;
+        bucket.tokens = level(bucket);
+        bucket.at = now;
+        if (bucket.tokens >= 1.0) {
+            bucket.tokens -= 1.0;
+            return 0;
+        }
+        const double wait = (1.0 - bucket.tokens) / rate;
+        return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(wait)));
+    }
+
+    Response refuse_rate_limited(const Request& request, const std::string& client,
+                                 std::uint64_t retry_after) {
+        ++stats.rate_limited;
+        const std::string why =
+            "rate limited: more than " + std::to_string(options.rate_limit.per_second) +
+            " requests/s (burst " + std::to_string(options.rate_limit.burst) + ") from " + client +
+            "; retry after " + std::to_string(retry_after) + " s";
+        Response res{http::status::too_many_requests, request.version()};
+        res.set(http::field::server, "ferry");
+        res.set(http::field::retry_after, std::to_string(retry_after));
+        if (request.method() == http::verb::post) {
+            res.set(http::field::content_type, "application/json");
+            res.body() = dump(error_response(kRateLimited, why, nullptr, nullptr));
+        } else {
+            res.set(http::field::content_type, "text/plain; charset=utf-8");
+            res.body() = why + "\n";
+        }
+        return res;
     }
 
     void stop() noexcept {
@@ -250,6 +296,7 @@ struct ApiServer::State {
         error_code ec;
         const auto peer = socket.remote_endpoint(ec);
         const std::string remote = ec ? "unknown" : endpoint_text(peer.address(), peer.port());
+        const std::string client = ec ? "unknown" : client_key(peer.address());
         beast::tcp_stream stream(std::move(socket));
         const std::uint64_t id = self.next_session++;
         self.sessions.emplace(id, &stream);
@@ -259,14 +306,15 @@ struct ApiServer::State {
             ~Unregister() { state.sessions.erase(id); }
         } unregister{self, id};
 
-        co_await self.serve(stream, remote);
+        co_await self.serve(stream, remote, client);
         error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
         stream.close();
     }
 
     /// Requests of one connection, in turn, until it closes, times out, errs or the server stops.
-    Task<void> serve(beast::tcp_stream& stream, const std::string& remote) {
+    Task<void> serve(beast::tcp_stream& stream, const std::string& remote,
+                     const std::string& client) {
         beast::flat_buffer buffer;
         bool first = true;
         while (!stopped) {
@@ -312,7 +360,12 @@ struct ApiServer::State {
             ++stats.http_requests;
 
             Request request = parser.release();
-            Response response = co_await respond(request, remote);
+            Response response;
+            if (const auto retry_after = take_token(client); retry_after != 0) {
+                response = refuse_rate_limited(request, client, retry_after);
+            } else {
+                response = co_await respond(request, remote);
+            }
             if (stopped) co_return;
             response.version(request.version());
             response.keep_alive(request.keep_alive());
@@ -427,39 +480,18 @@ struct ApiServer::State {
     /// The JSON answer to a POST body, or nullopt when nothing is to be answered (notifications).
     Task<std::optional<std::string>> handle_rpc(const std::string& body,
                                                 const RequestContext& context) {
-        json document;
-        if (nested_deeper_than(body, kMaxJsonDepth)) {
+        auto parsed = parse_rpc_body(body, options.max_batch);
+        if (!parsed) {
             ++stats.rpc_calls;
-            count_error(kParseError);
-            co_return dump(error_response(
-                kParseError,
-                "parse error: JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels",
-                nullptr, nullptr));
+            count_error(parsed.error().code);
+            co_return dump(error_response(parsed.error().code, std::move(parsed.error().message),
+                                          nullptr, nullptr));
         }
-        try {
-            document = json::parse(body);
-        } catch (const json::exception& e) {
-            ++stats.rpc_calls;
-            count_error(kParseError);
-            std::string message = "parse error: invalid JSON";
-            if (const auto* parse = dynamic_cast<const json::parse_error*>(&e))
-                message += " at byte " + std::to_string(parse->byte);
-            co_return dump(error_response(kParseError, std::move(message), nullptr, nullptr));
-        }
-        if (!document.is_array()) {
+        const json& document = parsed->document;
+        if (!parsed->batch) {
             std::optional<json> answer = co_await call(document, context);
             if (!answer) co_return std::nullopt;
             co_return dump(*answer);
-        }
-        if (document.empty() || document.size() > options.max_batch) {
-            ++stats.rpc_calls;
-            count_error(kInvalidRequest);
-            std::string message =
-                document.empty()
-                    ? std::string("invalid request: empty batch")
-                    : "invalid request: batch of " + std::to_string(document.size()) +
-                          " calls exceeds the limit of " + std::to_string(options.max_batch);
-            co_return dump(error_response(kInvalidRequest, std::move(message), nullptr, nullptr));
         }
         json answers = json::array();
         for (const json& entry : document) {
@@ -477,33 +509,14 @@ struct ApiServer::State {
             count_error(code);
             return std::optional<json>(error_response(code, std::move(message), nullptr, id));
         };
-        if (!request.is_object())
-            co_return fail(kInvalidRequest, "invalid request: expected an object", nullptr);
-        json id = nullptr;
-        bool has_id = false;
-        if (const auto it = request.find("id"); it != request.end()) {
-            if (!it->is_string() && !it->is_number() && !it->is_null())
-                co_return fail(kInvalidRequest,
-                               "invalid request: \"id\" must be a string, a number or null",
-                               nullptr);
-            id = *it;
-            has_id = true;
-        }
-        if (const auto it = request.find("jsonrpc");
-            it == request.end() || !it->is_string() || it->get_ref<const std::string&>() != "2.0")
-            co_return fail(kInvalidRequest, "invalid request: \"jsonrpc\" must be \"2.0\"", id);
-        const auto method_it = request.find("method");
-        if (method_it == request.end() || !method_it->is_string())
-            co_return fail(kInvalidRequest, "invalid request: \"method\" must be a string", id);
-        const std::string& method = method_it->get_ref<const std::string&>();
-        static const json kNoParams = nullptr;
-        const json* params = &kNoParams;
-        if (const auto it = request.find("params"); it != request.end()) {
-            if (!it->is_object() && !it->is_array())
-                co_return fail(kInvalidRequest,
-                               "invalid request: \"params\" must be an object or an array", id);
-            params = &*it;
-        }
+        auto parsed = parse_rpc_request(request);
+        if (!parsed)
+            co_return fail(parsed.error().code, std::move(parsed.error().message),
+                           std::move(parsed.error().id));
+        json id = std::move(parsed->id);
+        const bool has_id = parsed->has_id;
+        const std::string& method = parsed->method;
+        const json* params = parsed->params;
 
         const auto found = methods.find(method);
         if (found == methods.end()) {

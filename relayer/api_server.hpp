@@ -1,5 +1,6 @@
 // The node's HTTP/1.1 server: JSON-RPC 2.0 over POST (single calls and batches) and plain GET
-// endpoints, with body/header limits, connection caps and timeouts, on one io_context thread.
+// endpoints, with body/header limits, connection caps, timeouts and a per-client rate limit, on
+// one io_context thread.
 // Methods and GET paths are registered by their owners (status, attestations, metrics, health).
 #pragma once
 
@@ -23,6 +24,16 @@
 
 namespace ferry::relayer {
 
+/// A per-client token bucket: each HTTP request takes one token; the bucket holds `burst`
+/// tokens and refills at `per_second`. Clients are told apart by remote IP address (loopback
+/// included). A request that finds the bucket empty is answered 429 with Retry-After.
+struct ApiRateLimit {
+    /// Tokens added per second; 0 = no limit.
+    std::uint32_t per_second = 20'000;
+    /// Bucket size (at least 1 is used).
+    std::uint32_t burst = 40'000;
+};
+
 struct ApiServerOptions {
     /// IP address to bind ("localhost" means 127.0.0.1).
     std::string host = "127.0.0.1";
@@ -43,6 +54,11 @@ struct ApiServerOptions {
     /// How long reading one request may take (from its first byte; for a new connection from
     /// the accept), and also the deadline for writing one response.
     std::chrono::milliseconds read_timeout{10'000};
+    /// Per-client rate limit (ApiRateLimit).
+    ApiRateLimit rate_limit;
+    /// Most clients whose buckets are kept; beyond it, full buckets are forgotten, and clients
+    /// that still find no place share one bucket (so memory stays bounded under many addresses).
+    std::size_t rate_limit_max_clients = 4096;
 };
 
 /// An error a method returns; becomes the JSON-RPC error object. `data` is omitted when null.
@@ -94,6 +110,7 @@ struct ApiServerStats {
     std::uint64_t rpc_errors = 0;            // JSON-RPC error objects (incl. for notifications)
     std::uint64_t rejected_connections = 0;  // closed at accept: max_connections reached
     std::uint64_t bad_requests = 0;          // answered 400, 405, 413 or 431
+    std::uint64_t rate_limited = 0;          // answered 429 (per-client rate limit)
     std::map<int, std::uint64_t> errors_by_code;  // JSON-RPC error code → count
 };
 

@@ -123,8 +123,9 @@ Attestor::Attestor(const RouteConfig& route, const ValidatorSetConfig& validator
             e->rpc = std::make_unique<evm::RpcClient>(std::move(*client));
         } else {
             e->last_error = client.error().message;
-            spdlog::error("attestor {}: validator {}: {}", storage::route_name(this->route()),
-                          v.address.hex(), e->last_error);
+            spdlog::error("attestor {}: validator endpoint: {} route={} validator={}",
+                          storage::route_name(this->route()), e->last_error,
+                          storage::route_name(this->route()), v.address.hex());
         }
         endpoints_.push_back(std::move(e));
     }
@@ -135,7 +136,8 @@ Attestor::~Attestor() = default;
 void Attestor::set_waiting(std::string why) {
     auto& slot = (*waiting_)[route()];
     if (!why.empty() && why != slot)
-        spdlog::warn("attestor {}: waiting: {}", storage::route_name(route()), why);
+        spdlog::warn("attestor {}: waiting: {} route={}", storage::route_name(route()), why,
+                     storage::route_name(route()));
     slot = std::move(why);
 }
 
@@ -174,13 +176,14 @@ Task<bool> Attestor::load_validator_set() {
                                  ") differs from the config (" + std::to_string(configured.size()) +
                                  ", threshold " + std::to_string(config_->threshold) + ")";
         if (config_->pin) {
-            spdlog::error("attestor {}: {}; the set is pinned: not attesting",
-                          storage::route_name(route()), what);
+            spdlog::error("attestor {}: {}; the set is pinned: not attesting route={}",
+                          storage::route_name(route()), what, storage::route_name(route()));
             set_waiting(what + "; pinned in the config, so nothing is attested");
             set_.reset();
             co_return false;
         }
-        spdlog::warn("attestor {}: {}; using the Inbox's set", storage::route_name(route()), what);
+        spdlog::warn("attestor {}: {}; using the Inbox's set route={}",
+                     storage::route_name(route()), what, storage::route_name(route()));
     }
     set_ = std::move(*set);
     set_loaded_at_ = std::chrono::steady_clock::now();
@@ -290,8 +293,9 @@ Task<std::size_t> Attestor::step() {
                                                              boost::asio::use_awaitable);
             for (const auto& [reason, n] : checked.refused) {
                 counters_->attestations_refused[reason] += n;
-                spdlog::warn("attestor {}: refused {} signatures of validator {} ({}): {}",
-                             storage::route_name(r), n, validator.hex(), e.url, reason);
+                spdlog::warn(
+                    "attestor {}: refused {} signatures: {} route={} validator={} count={}",
+                    storage::route_name(r), n, reason, storage::route_name(r), validator.hex(), n);
             }
             e.last_error = checked.error;
             counters_->attestations_accepted += checked.valid.size();
@@ -327,8 +331,13 @@ Task<std::size_t> Attestor::step() {
                           queue_->last_error());
             co_return 0;
         }
-        spdlog::info("attestor {}: {} packets attested (nonces {}..{})", storage::route_name(r),
-                     ready.size(), first, last);
+        for (const auto& id : ready)
+            spdlog::debug("attestor {}: packet attested id={} route={} nonce={}",
+                          storage::route_name(r), id.hex(), storage::route_name(r),
+                          crypto::to_u64(wanted.at(id)));
+        spdlog::info("attestor {}: {} packets attested route={} nonces={}..{} count={}",
+                     storage::route_name(r), ready.size(), storage::route_name(r), first, last,
+                     ready.size());
         on_attested_();
     }
     if (ready.size() < wanted.size()) {

@@ -4,17 +4,20 @@
 #include "crypto/hex.hpp"
 #include "crypto/keystore.hpp"
 #include "crypto/secp256k1.hpp"
+#include "crypto/secret.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <array>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <exception>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <limits>
 #include <sstream>
 #include <utility>
@@ -56,6 +59,33 @@ std::string quote_input(std::string_view text) {
     return out + "'";
 }
 
+/// Reads a password file into wiped-on-free memory (an ifstream would leave it in its buffer).
+CliResult<crypto::SecretBuffer> read_password_file(const std::string& path) {
+    // Blocking: a pipe (--password-file <(pass show ferry)) is read to its end.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return err("cannot read --password-file " + quote_input(path));
+    crypto::SecretBuffer password;
+    std::array<char, 512> chunk{};
+    bool failed = false;
+    for (;;) {
+        const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            failed = true;
+            break;
+        }
+        if (n == 0) break;
+        password.append(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
+        if (password.size() > kMaxPasswordFileSize) break;
+    }
+    crypto::secure_wipe(chunk.data(), chunk.size());
+    ::close(fd);
+    if (failed) return err("cannot read --password-file " + quote_input(path));
+    if (password.size() > kMaxPasswordFileSize)
+        return err("--password-file " + quote_input(path) + " is too large");
+    return password;
+}
+
 }  // namespace
 
 void add_key_options(CLI::App& cmd, KeyOptions& options) {
@@ -93,21 +123,17 @@ CliResult<Signer> load_signer(const KeyOptions& options) {
         if (!key)
             return err("environment variable " + options.env_var +
                        " (--key-env) does not hold a private key (64 hex digits)");
-        signer.key = *key;
+        signer.key = std::move(*key);
     } else {
-        std::ifstream in(options.password_file, std::ios::binary);
-        if (!in) return err("cannot read --password-file " + quote_input(options.password_file));
-        std::string password;
-        password.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-        if (password.size() > kMaxPasswordFileSize)
-            return err("--password-file " + quote_input(options.password_file) + " is too large");
-        if (!password.empty() && password.back() == '\n') password.pop_back();
-        if (!password.empty() && password.back() == '\r') password.pop_back();
-        auto key = crypto::load_keystore_file(options.keystore, password);
+        auto password = read_password_file(options.password_file);
+        if (!password) return password.error();
+        if (!password->empty() && password->back() == '\n') password->pop_back();
+        if (!password->empty() && password->back() == '\r') password->pop_back();
+        auto key = crypto::load_keystore_file(options.keystore, password->view());
         if (!key)
             return err("cannot use --keystore " + quote_input(options.keystore) + ": " +
                        key.error().message());
-        signer.key = *key;
+        signer.key = std::move(*key);
     }
     auto address = crypto::Secp256k1Context::instance().address(signer.key);
     if (!address) return err("the signing key is not a valid secp256k1 private key");

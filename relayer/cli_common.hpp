@@ -53,7 +53,9 @@ void add_key_options(CLI::App& cmd, KeyOptions& options);
 /// The usage error when the options do not name exactly one key source, else empty.
 std::string key_usage_error(const KeyOptions& options);
 
-/// The key and its address. Errors name the variable or file, never the key.
+/// The key and its address. Errors name the variable or file, never the key. The key is wiped
+/// when the Signer is destroyed or moved from (crypto::PrivateKey); the password read for a
+/// keystore is held in a crypto::SecretBuffer and wiped before load_signer() returns.
 struct Signer {
     crypto::PrivateKey key;
     crypto::Address address;

@@ -51,11 +51,14 @@ constexpr Range kMaxAttempts{1, 1000};
 constexpr Range kMaxBodyBytes{0, 1'048'576};
 constexpr Range kAttestationTimeoutMs{100, 600'000};
 constexpr Range kAttestationBatch{1, 1000};
+constexpr Range kRateLimitPerS{0, 1'000'000};
+constexpr Range kRateLimitBurst{1, 1'000'000};
 
 constexpr std::string_view kRootKeys[] = {"database",       "api",     "chains",    "routes",
                                           "validator_sets", "relayer", "validator", "retry",
                                           "limits"};
-constexpr std::string_view kApiKeys[] = {"listen", "allow_non_loopback", "admin_token_env"};
+constexpr std::string_view kApiKeys[] = {"listen", "allow_non_loopback", "admin_token_env",
+                                         "rate_limit_per_s", "rate_limit_burst"};
 constexpr std::string_view kChainKeys[] = {"name",
                                            "chain_id",
                                            "rpc",
@@ -573,6 +576,8 @@ void Checker::check_api(const json& v, ApiConfig& api) {
     if (!object(v, path)) return;
     check_keys(v, path, kApiKeys);
     optional_field(v, path, "allow_non_loopback", api.allow_non_loopback, flag());
+    optional_field(v, path, "rate_limit_per_s", api.rate_limit_per_s, in(kRateLimitPerS));
+    optional_field(v, path, "rate_limit_burst", api.rate_limit_burst, in(kRateLimitBurst));
     if (const json* e = get(v, "admin_token_env")) {
         if (auto name = env_name(*e, child(path, "admin_token_env"), true))
             api.admin_token_env = *name;
@@ -1282,7 +1287,9 @@ std::string to_json_text(const Config& c) {
     root["api"] = {
         {"listen", (v6 ? "[" + c.api.host + "]" : c.api.host) + ":" + std::to_string(c.api.port)},
         {"allow_non_loopback", c.api.allow_non_loopback},
-        {"admin_token_env", c.api.admin_token_env}};
+        {"admin_token_env", c.api.admin_token_env},
+        {"rate_limit_per_s", c.api.rate_limit_per_s},
+        {"rate_limit_burst", c.api.rate_limit_burst}};
 
     ojson chains = ojson::array();
     for (const auto& chain : c.chains) {

@@ -37,7 +37,7 @@ struct GasPolicy {
     double gas_margin = 1.2;                        ///< gas limit = estimate · this; 1..3
     std::uint64_t replace_after_ms = 15'000;        ///< replace a tx not mined after this
     std::uint32_t fee_bump_percent = 25;            ///< 10..500, per replacement
-    std::uint32_t max_in_flight = 4;                ///< unmined delivery txs; 1..64
+    std::uint32_t max_in_flight = 16;               ///< unmined delivery txs; 1..64
     friend bool operator==(const GasPolicy&, const GasPolicy&) = default;
 };
 
@@ -102,6 +102,11 @@ struct ApiConfig {
     /// Environment variable holding the admin bearer token; empty = no admin methods. A parsed
     /// config without the key gets "FERRY_ADMIN_TOKEN" (spec §1 defaults).
     std::string admin_token_env;
+    /// Per-client (remote IP) rate limit, loopback included: a token bucket refilled at this
+    /// many requests per second; 0 = no limit.
+    std::uint32_t rate_limit_per_s = 20'000;
+    /// The bucket's size: how many requests a client may send at once after being idle.
+    std::uint32_t rate_limit_burst = 40'000;
     friend bool operator==(const ApiConfig&, const ApiConfig&) = default;
 };
 

@@ -1,7 +1,9 @@
 // The ferry command line: one subcommand per task; `ferry --help` lists those in this build.
 #include "relayer/cli_common.hpp"
+#include "relayer/cli_ops.hpp"
 #include "relayer/deploy.hpp"
 #include "relayer/devnet.hpp"
+#include "relayer/keys_cmd.hpp"
 #include "relayer/node.hpp"
 #include "relayer/send.hpp"
 #include "relayer/version.hpp"
@@ -9,7 +11,9 @@
 #include <CLI/CLI.hpp>
 
 #include <exception>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <string>
 
 namespace {
@@ -30,6 +34,21 @@ int usage_error(const CLI::App& cmd, const std::string& message) {
     return kExitUsage;
 }
 
+/// A subcommand that owns its options and runs with std::cout and std::cerr (the operator
+/// commands: status, packets, packet, retry, keys).
+struct OperatorCommand {
+    CLI::App* cmd = nullptr;
+    std::function<int()> run;
+};
+
+template <class Options>
+OperatorCommand operator_command(CLI::App& app, CLI::App* (*add)(CLI::App&, Options&),
+                                 int (*run)(const Options&, std::ostream&, std::ostream&)) {
+    auto options = std::make_shared<Options>();
+    CLI::App* cmd = add(app, *options);
+    return {cmd, [options, run] { return run(*options, std::cout, std::cerr); }};
+}
+
 int run(int argc, char** argv) {
     CLI::App app("ferry - cross-chain message relayer node", "ferry");
     app.require_subcommand(1);
@@ -45,6 +64,13 @@ int run(int argc, char** argv) {
     auto* send_cmd = ferry::relayer::add_send_command(app, send);
     ferry::relayer::DevnetCommandOptions devnet;
     auto* devnet_cmd = ferry::relayer::add_devnet_command(app, devnet);
+    const OperatorCommand operator_commands[] = {
+        operator_command(app, ferry::relayer::add_status_command, ferry::relayer::run_status),
+        operator_command(app, ferry::relayer::add_packets_command, ferry::relayer::run_packets),
+        operator_command(app, ferry::relayer::add_packet_command, ferry::relayer::run_packet),
+        operator_command(app, ferry::relayer::add_retry_command, ferry::relayer::run_retry),
+        operator_command(app, ferry::relayer::add_keys_command, ferry::relayer::run_keys),
+    };
 
     if (argc <= 1) {
         std::cout << app.help();
@@ -76,6 +102,8 @@ int run(int argc, char** argv) {
         return ferry::relayer::run_send(send);
     }
     if (devnet_cmd->parsed()) return ferry::relayer::run_devnet(devnet);
+    for (const auto& command : operator_commands)
+        if (command.cmd->parsed()) return command.run();
     return kExitUsage;
 }
 

@@ -3,8 +3,10 @@
 #include "relayer/api_methods.hpp"
 #include "relayer/api_server.hpp"
 #include "relayer/attestor.hpp"
+#include "relayer/chain_monitor.hpp"
 #include "relayer/cli_common.hpp"
 #include "relayer/config.hpp"
+#include "relayer/logging.hpp"
 #include "relayer/metrics_endpoint.hpp"
 #include "relayer/node_state.hpp"
 #include "relayer/runtime.hpp"
@@ -48,6 +50,11 @@ CLI::App* add_start_command(CLI::App& app, StartOptions& options) {
     cmd->add_option("--log-level", options.log_level, "trace, debug, info, warn or error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
         ->capture_default_str();
+    cmd->add_option("--log-format", options.log_format,
+                    "text (one line per event) or json (one JSON object per line: ts, level, "
+                    "msg and the event's fields, e.g. id, route, nonce)")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
     cmd->footer(
         "Keys come from the environment variable or keystore file the config names; they are "
         "never printed. The API listens on api.listen (port 0 picks a free port; the chosen "
@@ -65,6 +72,7 @@ void Node::stop() {
     for (auto& a : attestors) a->stop();
     for (auto& s : submitters) s->stop();
     if (validator) validator->stop();
+    for (auto& m : monitors) m->stop();
     if (api) api->stop();
 }
 
@@ -130,10 +138,8 @@ int run_start(const StartOptions& options) {
     }
     const Config& config = *loaded;
 
-    auto logger = spdlog::stderr_logger_mt("ferry");
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-    logger->set_level(spdlog::level::from_str(options.log_level));
-    spdlog::set_default_logger(logger);
+    setup_logging(options.log_level,
+                  parse_log_format(options.log_format).value_or(LogFormat::text));
 
     Node node(config);
     auto ex = node.io.get_executor();
@@ -184,6 +190,7 @@ int run_start(const StartOptions& options) {
     api_options.host = config.api.host;
     api_options.port = config.api.port;
     api_options.allow_non_loopback = config.api.allow_non_loopback;
+    api_options.rate_limit = {config.api.rate_limit_per_s, config.api.rate_limit_burst};
     auto api = ApiServer::create(ex, api_options);
     if (!api) return fail("api.listen: " + api.error());
     node.api = std::move(*api);
@@ -289,6 +296,8 @@ int run_start(const StartOptions& options) {
     });
 
     spawn(node, "chain id check", check_chain_ids(node));
+    add_chain_monitors(node);
+    for (auto& m : node.monitors) spawn(node, "chain monitor", m->run());
     for (auto& w : node.watchers) spawn(node, "watcher", w->run());
     for (auto& a : node.attestors) spawn(node, "attestor", a->run());
     for (auto& s : node.submitters) spawn(node, "submitter", s->run());

@@ -15,6 +15,7 @@ namespace ferry::relayer {
 struct StartOptions {
     std::string config;
     std::string log_level = "info";
+    std::string log_format = "text";  ///< "text" or "json" (one JSON object per line)
 };
 
 CLI::App* add_start_command(CLI::App& app, StartOptions& options);

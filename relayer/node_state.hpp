@@ -6,6 +6,7 @@
 
 #include "relayer/api_server.hpp"
 #include "relayer/attestor.hpp"
+#include "relayer/chain_monitor.hpp"
 #include "relayer/config.hpp"
 #include "relayer/runtime.hpp"
 #include "relayer/submitter.hpp"
@@ -48,6 +49,7 @@ struct Node {
     std::vector<std::unique_ptr<Attestor>> attestors;
     std::vector<std::unique_ptr<Submitter>> submitters;
     std::unique_ptr<ValidatorRole> validator;
+    std::vector<std::unique_ptr<ChainMonitor>> monitors;  // chain heads and wallet (/health)
     std::unique_ptr<ApiServer> api;
     std::optional<crypto::Address> relayer_address;    // the relayer key's account
     std::optional<crypto::Address> validator_address;  // the validator key's account

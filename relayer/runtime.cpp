@@ -35,6 +35,14 @@ void Wakeup::close() noexcept {
     timer_.cancel();
 }
 
+void NodeCounters::record_latency(std::uint64_t ms) noexcept {
+    ++latency_count;
+    latency_sum_ms += ms;
+    std::size_t i = 0;
+    while (i < kLatencyBucketBoundsMs.size() && ms > kLatencyBucketBoundsMs[i]) ++i;
+    ++latency_buckets[i];
+}
+
 std::string describe(const chains::evm::RpcError& error) { return error.to_string(); }
 
 }  // namespace ferry::relayer

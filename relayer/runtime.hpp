@@ -12,6 +12,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -52,6 +53,11 @@ struct ChainRuntime {
     std::optional<chains::evm::U256> wallet_balance;  ///< relayer account, wei (last poll)
 };
 
+/// Upper bounds (milliseconds) of the delivery latency histogram's buckets.
+inline constexpr std::array<std::uint64_t, 12> kLatencyBucketBoundsMs = {
+    1'000,  2'000,   5'000,   10'000,  20'000,    30'000,
+    60'000, 120'000, 300'000, 600'000, 1'800'000, 3'600'000};
+
 /// Node-wide counters (issue 6 exports them as Prometheus metrics).
 struct NodeCounters {
     std::uint64_t packets_observed = 0;
@@ -72,6 +78,14 @@ struct NodeCounters {
     std::uint64_t gas_used = 0;
     std::uint64_t latency_count = 0;
     std::uint64_t latency_sum_ms = 0;
+    /// Delivery latencies per bucket of kLatencyBucketBoundsMs (not cumulative); the last
+    /// entry counts those above the largest bound.
+    std::array<std::uint64_t, kLatencyBucketBoundsMs.size() + 1> latency_buckets{};
+    std::uint64_t replays_rejected = 0;  ///< PacketSent logs whose packet id was already queued
+    std::uint64_t equivocations_rejected = 0;  ///< packets reusing a queued (route, nonce)
+
+    /// Counts one delivery latency in latency_count, latency_sum_ms and latency_buckets.
+    void record_latency(std::uint64_t ms) noexcept;
 };
 
 /// Why a route's packets are waiting, for `ferry_status` (empty when they are not).

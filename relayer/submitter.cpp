@@ -1,5 +1,7 @@
 #include "relayer/submitter.hpp"
 
+#include "relayer/logging.hpp"
+
 #include "chains/evm/transaction.hpp"
 
 #include <spdlog/spdlog.h>
@@ -48,7 +50,9 @@ Submitter::Submitter(ChainRuntime& dst, storage::Queue& queue, NodeCounters& cou
 void Submitter::set_waiting(const storage::Route& r, std::string why) {
     auto& slot = (*waiting_)[r];
     if (why.empty()) return;  // the attestor clears it when the route moves again
-    if (why != slot) spdlog::warn("submitter {}: waiting: {}", storage::route_name(r), why);
+    if (why != slot)
+        spdlog::warn("submitter {}: waiting: {} route={}", storage::route_name(r), why,
+                     storage::route_name(r));
     slot = std::move(why);
 }
 
@@ -134,9 +138,9 @@ Task<bool> Submitter::record_mined(const storage::Delivery& d, const evm::Receip
         } else if (log.topics[0] == evm::packet_rejected_topic()) {
             if (auto e = evm::decode_packet_rejected(log)) {
                 ++rejected;
-                spdlog::warn("submitter {}: the Inbox rejected packet {} in tx {}: {}",
-                             dst_->config->name, e->id.hex(), receipt.tx_hash.hex(),
-                             nlohmann::json(e->reason).dump());
+                spdlog::warn("submitter {}: the Inbox rejected the packet: {} tx={} {}",
+                             dst_->config->name, nlohmann::json(e->reason).dump(),
+                             receipt.tx_hash.hex(), packet_fields(*queue_, e->id));
             }
         }
     }
@@ -156,16 +160,23 @@ Task<bool> Submitter::record_mined(const storage::Delivery& d, const evm::Receip
         if (!rec || !*rec) continue;
         const auto ms =
             static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - (*rec)->created_at));
-        counters_->latency_sum_ms += ms;
-        ++counters_->latency_count;
+        counters_->record_latency(ms);
         worst = std::max(worst, ms);
     }
     spdlog::info(
         "submitter {}: tx {} mined in block {}: {} delivered, {} failed, {} dead, {} rejected; gas "
-        "{}; latency up to {} ms",
+        "{}; latency up to {} ms tx={} block={}",
         dst_->config->name, short_hash(receipt.tx_hash), receipt.block_number, outcome->delivered,
-        outcome->failed, outcome->dead, rejected, receipt.gas_used, worst);
-    if (!receipt.success) ++counters_->txs_failed;
+        outcome->failed, outcome->dead, rejected, receipt.gas_used, worst, receipt.tx_hash.hex(),
+        receipt.block_number);
+    for (const auto& p : r.delivered)
+        spdlog::info("submitter {}: packet delivered{} {} tx={}", dst_->config->name,
+                     p.success ? "" : " (the recipient reverted; retryFailed() can re-run it)",
+                     packet_fields(*queue_, p.id), receipt.tx_hash.hex());
+    if (!receipt.success) {
+        ++counters_->txs_failed;
+        gas_reference_.clear();  // perhaps out of gas: estimate the next batches afresh
+    }
     for (const auto& h : d.replaced) last_broadcast_.erase(h);
     last_broadcast_.erase(d.tx_hash);
     nonce_consumed_since_.erase(d.tx_hash);
@@ -181,8 +192,8 @@ Task<bool> Submitter::broadcast(const crypto::Bytes& raw, const crypto::Hash32& 
     if (code == evm::RpcError::Code::already_known || code == evm::RpcError::Code::nonce_too_low)
         co_return true;  // in the pool already, or mined: tracking finds out
     dst_->last_error = "eth_sendRawTransaction: " + describe(sent.error());
-    spdlog::warn("submitter {}: sending tx {}: {}", dst_->config->name, short_hash(hash),
-                 describe(sent.error()));
+    spdlog::warn("submitter {}: sending tx {}: {} tx={}", dst_->config->name, short_hash(hash),
+                 describe(sent.error()), hash.hex());
     co_return sent.error().transient();
 }
 
@@ -474,6 +485,10 @@ Task<std::size_t> Submitter::submit_route(const SubmitterRoute& route,
     const storage::Route r{route.config->src, route.config->dst};
     if (!route.attestor->validator_set()) co_return 0;
     std::size_t sent_packets = 0;
+    // Read once per call: the Inbox's next nonce only grows (the live deliveries carry the
+    // route on from there), and one fee quote serves every batch sent in this burst.
+    std::optional<std::uint64_t> inbound_at_start;
+    std::optional<Fees> burst_fees;
     while (live.size() < cfg.gas.max_in_flight) {
         auto batch = queue_->next_attested(r, route.config->batch_size);
         if (!batch) {
@@ -485,8 +500,8 @@ Task<std::size_t> Submitter::submit_route(const SubmitterRoute& route,
 
         // Packets the Inbox already holds leave the batch (delivered by someone else, or by a
         // transaction of ours whose receipt we did not see).
-        std::uint64_t next_inbound = 0;
-        if (route.config->ordered) {
+        std::uint64_t next_inbound = inbound_at_start.value_or(0);
+        if (route.config->ordered && !inbound_at_start) {
             evm::CallRequest call;
             call.to = *cfg.inbox;
             call.data = evm::inbox_next_inbound_nonce_calldata(r.src);
@@ -498,6 +513,7 @@ Task<std::size_t> Submitter::submit_route(const SubmitterRoute& route,
             auto n = evm::decode_nonce_result(*returned);
             if (!n) co_return sent_packets;
             next_inbound = crypto::to_u64(*n);
+            inbound_at_start = next_inbound;
         }
         std::vector<crypto::PacketId> already;
         std::vector<storage::PacketRecord> todo;
@@ -524,8 +540,8 @@ Task<std::size_t> Submitter::submit_route(const SubmitterRoute& route,
         if (!already.empty()) {
             if (queue_->mark_delivered_elsewhere(already, now_ms())) {
                 counters_->packets_delivered_elsewhere += already.size();
-                spdlog::info("submitter {}: {} packets of route {} were already delivered",
-                             cfg.name, already.size(), storage::route_name(r));
+                spdlog::info("submitter {}: {} packets were already delivered route={} count={}",
+                             cfg.name, already.size(), storage::route_name(r), already.size());
             }
             continue;  // read the batch again
         }
@@ -560,19 +576,40 @@ Task<std::size_t> Submitter::submit_route(const SubmitterRoute& route,
             set_waiting(r, error);
             co_return sent_packets;
         }
-        evm::CallRequest estimate_call;
-        estimate_call.from = account_;
-        estimate_call.to = *cfg.inbox;
-        estimate_call.data = built->calldata;
-        auto estimate = co_await dst_->rpc->estimate_gas(estimate_call);
-        if (!estimate) {
-            set_waiting(r,
-                        "eth_estimateGas for deliverBatch failed: " + describe(estimate.error()));
-            co_return sent_packets;
+        // A batch whose predecessors on this route are not mined yet cannot be simulated
+        // against the latest state (an ordered Inbox refuses its first nonce there), and
+        // estimating every batch would serialise a burst on the node's slowest call: such a
+        // batch takes the route's last estimate, scaled up by packets and by calldata size but
+        // never down (the Inbox keeps a fixed reserve for the last recipient call, so a smaller
+        // batch does not need proportionally less gas).
+        std::uint64_t estimated = 0;
+        const auto reference = gas_reference_.find(r);
+        if (reference != gas_reference_.end() && live_nonces(live).count(r) != 0) {
+            const auto& g = reference->second;
+            const double scale =
+                std::max({1.0, static_cast<double>(ids.size()) / static_cast<double>(g.packets),
+                          static_cast<double>(built->calldata.size()) /
+                              static_cast<double>(g.calldata_bytes)});
+            estimated = static_cast<std::uint64_t>(std::ceil(static_cast<double>(g.gas) * scale));
+        } else {
+            evm::CallRequest estimate_call;
+            estimate_call.from = account_;
+            estimate_call.to = *cfg.inbox;
+            estimate_call.data = built->calldata;
+            auto estimate = co_await dst_->rpc->estimate_gas(estimate_call);
+            if (!estimate) {
+                set_waiting(
+                    r, "eth_estimateGas for deliverBatch failed: " + describe(estimate.error()));
+                co_return sent_packets;
+            }
+            estimated = *estimate;
+            gas_reference_[r] = {*estimate, std::max<std::size_t>(ids.size(), 1),
+                                 std::max<std::size_t>(built->calldata.size(), 1)};
         }
         const auto gas_limit = static_cast<std::uint64_t>(
-            std::ceil(static_cast<double>(*estimate) * cfg.gas.gas_margin));
-        auto fees = co_await market_fees();
+            std::ceil(static_cast<double>(estimated) * cfg.gas.gas_margin));
+        if (!burst_fees) burst_fees = co_await market_fees();
+        const auto& fees = burst_fees;
         if (!fees) {
             set_waiting(r,
                         "cannot price the transaction (no base fee, or it is above max_fee_wei)");
@@ -605,10 +642,14 @@ Task<std::size_t> Submitter::submit_route(const SubmitterRoute& route,
         ++counters_->txs_sent;
         spdlog::info(
             "submitter {}: route {} nonces {}..{} ({} packets) in tx {} (account nonce "
-            "{}, gas {}, max fee {} wei)",
+            "{}, gas {}, max fee {} wei) route={} nonces={}..{} tx={}",
             cfg.name, storage::route_name(r), crypto::to_u64(todo.front().nonce),
             crypto::to_u64(todo.back().nonce), todo.size(), short_hash(tx->hash), nonce, gas_limit,
-            fees->max_fee);
+            fees->max_fee, storage::route_name(r), crypto::to_u64(todo.front().nonce),
+            crypto::to_u64(todo.back().nonce), tx->hash.hex());
+        for (const auto& p : todo)
+            spdlog::debug("submitter {}: packet submitted {} tx={}", cfg.name, packet_fields(p),
+                          tx->hash.hex());
         const bool ok = co_await broadcast(tx->raw, tx->hash);
         if (!ok) {
             // Refused as it stands (funds, fee cap, …): the packets fail and retry with backoff.
@@ -616,8 +657,10 @@ Task<std::size_t> Submitter::submit_route(const SubmitterRoute& route,
                                                storage::FailureKind::transient, now_ms());
             ++counters_->txs_failed;
             if (moved)
-                spdlog::warn("submitter {}: {} packets failed: {}", cfg.name, *moved,
-                             dst_->last_error);
+                spdlog::warn("submitter {}: {} packets failed: {} route={} nonces={}..{} tx={}",
+                             cfg.name, *moved, dst_->last_error, storage::route_name(r),
+                             crypto::to_u64(todo.front().nonce), crypto::to_u64(todo.back().nonce),
+                             tx->hash.hex());
             co_return sent_packets;
         }
         delivery_nonces_[d.tx_hash][r] = crypto::to_u64(todo.back().nonce);

@@ -45,6 +45,12 @@ private:
         std::uint64_t max_fee = 0;
         std::uint64_t tip = 0;
     };
+    /// The last eth_estimateGas answer of a route's deliverBatch and what it covered.
+    struct GasReference {
+        std::uint64_t gas = 0;
+        std::size_t packets = 1;
+        std::size_t calldata_bytes = 1;
+    };
 
     chains::Task<void> round();
     chains::Task<void> track(const std::vector<storage::Delivery>& live, std::uint64_t chain_nonce);
@@ -82,6 +88,7 @@ private:
     std::map<crypto::Hash32, std::chrono::steady_clock::time_point> nonce_consumed_since_;
     std::map<crypto::Hash32, std::map<storage::Route, std::uint64_t>> delivery_nonces_;
     std::chrono::steady_clock::time_point last_housekeeping_{};
+    std::map<storage::Route, GasReference> gas_reference_;
 };
 
 }  // namespace ferry::relayer

@@ -1,5 +1,7 @@
 #include "relayer/validator.hpp"
 
+#include "relayer/logging.hpp"
+
 #include "crypto/eip191.hpp"
 #include "crypto/secp256k1.hpp"
 
@@ -43,7 +45,8 @@ std::size_t ValidatorRole::sign_pending() {
         const auto digest = crypto::attestation_digest(p.route.src, outbox_, p.id);
         auto sig = secp.sign(digest, key_);
         if (!sig) {
-            spdlog::error("validator: signing {} failed: {}", p.id.hex(), sig.error().message());
+            spdlog::error("validator: signing failed: {} {}", sig.error().message(),
+                          packet_fields(p));
             continue;
         }
         signed_now.push_back({p.id, self_, *sig});
@@ -59,10 +62,12 @@ std::size_t ValidatorRole::sign_pending() {
         return 0;
     }
     counters_->attestations_signed += ids.size();
-    spdlog::info("validator: signed {} packets (nonces {}..{} of route {})", ids.size(),
+    for (const auto& p : page->packets)
+        spdlog::debug("validator: packet signed {}", packet_fields(p));
+    spdlog::info("validator: signed {} packets route={} nonces={}..{} count={}", ids.size(),
+                 storage::route_name(page->packets.front().route),
                  crypto::to_u64(page->packets.front().nonce),
-                 crypto::to_u64(page->packets.back().nonce),
-                 storage::route_name(page->packets.front().route));
+                 crypto::to_u64(page->packets.back().nonce), ids.size());
     return ids.size();
 }
 

@@ -119,8 +119,9 @@ std::vector<storage::NewPacket> Watcher::accept(const std::vector<evm::Log>& log
         if (log.removed || log.address != options_.outbox) continue;
         auto refuse = [&](std::string_view why) {
             ++counters_->packets_invalid;
-            spdlog::warn("watcher {}: refused PacketSent in block {} tx {}: {}", cfg.name,
-                         log.block_number, log.tx_hash.hex(), why);
+            spdlog::warn("watcher {}: refused PacketSent: {} id={} block={} tx={}", cfg.name, why,
+                         log.topics.size() > 1 ? log.topics[1].hex() : std::string("none"),
+                         log.block_number, log.tx_hash.hex());
         };
         auto event = evm::decode_packet_sent(log);
         if (!event) {
@@ -138,8 +139,11 @@ std::vector<storage::NewPacket> Watcher::accept(const std::vector<evm::Log>& log
             continue;
         }
         if (options_.destinations && options_.destinations->count(packet->dst_chain) == 0) {
-            spdlog::debug("watcher {}: packet {} to chain {} has no route here", cfg.name,
-                          event->id.hex(), crypto::to_u64(packet->dst_chain));
+            spdlog::debug(
+                "watcher {}: packet to chain {} has no route here id={} route={} nonce={}",
+                cfg.name, crypto::to_u64(packet->dst_chain), event->id.hex(),
+                storage::route_name({packet->src_chain, packet->dst_chain}),
+                crypto::to_u64(packet->nonce));
             continue;
         }
         storage::NewPacket p;
@@ -175,9 +179,9 @@ Task<void> Watcher::rescan_gaps(const storage::Cursor& cursor) {
                 from = page->packets.front().source_block;
         }
         ++counters_->gap_rescans;
-        spdlog::warn("watcher {}: route {} misses nonce {}; rescanning blocks {}..{}",
-                     chain_->config->name, storage::route_name(info.route), missing, from,
-                     cursor.block_number);
+        spdlog::warn("watcher {}: nonce missing; rescanning blocks {}..{} route={} nonce={}",
+                     chain_->config->name, from, cursor.block_number,
+                     storage::route_name(info.route), missing);
         for (std::uint64_t lo = from; lo <= cursor.block_number;) {
             const std::uint64_t hi =
                 std::min(cursor.block_number, lo + chain_->config->max_log_range - 1);
@@ -186,6 +190,10 @@ Task<void> Watcher::rescan_gaps(const storage::Cursor& cursor) {
             auto packets = accept(*logs);
             if (!packets.empty()) {
                 auto r = queue_->insert_packets(packets, cursor, now_ms());
+                if (r) {
+                    counters_->replays_rejected += r->duplicates;
+                    counters_->equivocations_rejected += r->equivocations;
+                }
                 if (r && r->inserted > 0) {
                     counters_->packets_observed += r->inserted;
                     on_new_();
@@ -237,15 +245,45 @@ Task<bool> Watcher::step() {
     }
     chain_->scanned_block = to;
     chain_->last_error.clear();
+    counters_->replays_rejected += r->duplicates;
+    counters_->equivocations_rejected += r->equivocations;
     if (r->inserted > 0) {
         counters_->packets_observed += r->inserted;
-        spdlog::info("watcher {}: blocks {}..{}: {} new packets{}", cfg.name, from, to, r->inserted,
+        for (const auto& p : packets)
+            spdlog::debug("watcher {}: packet observed id={} route={} nonce={} block={}", cfg.name,
+                          p.id.hex(), storage::route_name(p.route), crypto::to_u64(p.nonce),
+                          p.source_block);
+        spdlog::info("watcher {}: blocks {}..{}: {} new packets{} count={}", cfg.name, from, to,
+                     r->inserted,
                      r->equivocations > 0
                          ? " (" + std::to_string(r->equivocations) + " equivocations rejected)"
-                         : std::string());
+                         : std::string(),
+                     r->inserted);
         on_new_();
     }
+    if (to < *confirmed)
+        report_catch_up(to, *confirmed);
+    else
+        catch_up_from_.reset();
     co_return to < *confirmed;
+}
+
+void Watcher::report_catch_up(std::uint64_t scanned, std::uint64_t confirmed) {
+    // A long catch-up (first start, or back after downtime) says how far it is every few
+    // seconds; keeping up with the head stays quiet.
+    const auto now = std::chrono::steady_clock::now();
+    if (!catch_up_from_) {
+        catch_up_from_ = scanned;
+        last_progress_ = now;
+        return;
+    }
+    if (now - last_progress_ < std::chrono::seconds(5)) return;
+    last_progress_ = now;
+    const auto total = static_cast<double>(confirmed - *catch_up_from_);
+    const auto done = static_cast<double>(scanned - *catch_up_from_);
+    spdlog::info("watcher {}: catching up: block {} of {} ({:.0f}%, {} blocks to go)",
+                 chain_->config->name, scanned, confirmed, total > 0 ? 100.0 * done / total : 100.0,
+                 confirmed - scanned);
 }
 
 }  // namespace ferry::relayer

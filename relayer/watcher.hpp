@@ -47,6 +47,8 @@ private:
     chains::Task<std::optional<std::vector<chains::evm::Log>>> fetch_logs(std::uint64_t from,
                                                                           std::uint64_t to);
     void fail(std::string message);
+    /// Logs the progress of a catch-up scan (at most every 5 s).
+    void report_catch_up(std::uint64_t scanned, std::uint64_t confirmed);
 
     ChainRuntime* chain_;
     storage::Queue* queue_;
@@ -54,6 +56,8 @@ private:
     WatcherOptions options_;
     std::function<void()> on_new_;
     Wakeup wake_;
+    std::chrono::steady_clock::time_point last_progress_{};  // of the catch-up report
+    std::optional<std::uint64_t> catch_up_from_;             // set while catching up
     std::chrono::steady_clock::time_point last_gap_scan_{};
 };
 

@@ -15,12 +15,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace ferry::chains::evm {
+
+/// True when the brackets of JSON text (those outside strings) nest deeper than `limit`. Run on
+/// untrusted text before parsing it, so that a hostile "[[[[..." never makes the JSON library
+/// recurse deep when the document is later copied, compared or destroyed. Closing brackets
+/// without an opening one are ignored (the text is not valid JSON; the parser refuses it).
+bool json_nested_deeper_than(std::string_view text, std::size_t limit);
 
 /// "0x" + lower-case hex without leading zeros ("0x0" for zero), as JSON-RPC spells quantities.
 std::string to_quantity(std::uint64_t v);

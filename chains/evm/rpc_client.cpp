@@ -19,31 +19,7 @@ using Clock = std::chrono::steady_clock;
 /// Nesting allowed in an answer. The deepest legitimate one (a batch of receipts with logs and
 /// topics) is under 10; the limit keeps a hostile "[[[[..." from recursing deep in the
 /// JSON library when the document is later copied or compared.
-constexpr int kMaxJsonDepth = 64;
-
-bool nesting_within(std::string_view text, int max_depth) {
-    int depth = 0;
-    bool in_string = false;
-    bool escaped = false;
-    for (const char c : text) {
-        if (in_string) {
-            if (escaped) {
-                escaped = false;
-            } else if (c == '\\') {
-                escaped = true;
-            } else if (c == '"') {
-                in_string = false;
-            }
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max_depth) return false;
-        } else if (c == ']' || c == '}') {
-            --depth;
-        }
-    }
-    return true;
-}
+constexpr std::size_t kMaxJsonDepth = 64;
 
 RpcError malformed(std::string_view method, std::string what, const std::string& endpoint) {
     return make_rpc_error(Code::malformed_response, std::string(method) + ": " + what, endpoint);
@@ -194,8 +170,9 @@ struct RpcClient::Impl {
         };
         if (res.status == 429) return http_error(Code::rate_limited);
         if (res.status >= 500) return http_error(Code::server_unavailable);
-        json doc = nesting_within(res.body, kMaxJsonDepth) ? json::parse(res.body, nullptr, false)
-                                                           : json(json::value_t::discarded);
+        json doc = json_nested_deeper_than(res.body, kMaxJsonDepth)
+                       ? json(json::value_t::discarded)
+                       : json::parse(res.body, nullptr, false);
         if (res.status != 200) {
             // Some gateways send JSON-RPC errors with a 4xx status: classify those by content.
             if (doc.is_object()) {

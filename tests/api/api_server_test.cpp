@@ -1,6 +1,7 @@
 // Proves the API server speaks JSON-RPC 2.0 and GET correctly over real loopback TCP, enforces
 // its limits and timeouts, survives garbage, and stops cleanly.
 #include "relayer/api_server.hpp"
+#include "tests/support/http_client.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
@@ -9,20 +10,10 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <cctype>
-#include <cerrno>
 #include <chrono>
 #include <future>
-#include <map>
 #include <mutex>
-#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -37,136 +28,15 @@ using ferry::relayer::HttpReply;
 using ferry::relayer::MethodResult;
 using ferry::relayer::RequestContext;
 using ferry::relayer::RpcMethodError;
+using ferry::test::get_request;
+using ferry::test::HttpAnswer;
+using ferry::test::post_request;
+using Client = ferry::test::HttpClient;
 using nlohmann::json;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-struct HttpAnswer {
-    unsigned status = 0;
-    std::map<std::string, std::string> headers;  // lower-case names
-    std::string body;
-};
-
-/// A blocking loopback TCP client with deadlines on every read.
-class Client {
-public:
-    explicit Client(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(port);
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        connected_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<const sockaddr*>(&address),
-                                           sizeof address) == 0;
-    }
-    ~Client() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Client(const Client&) = delete;
-    Client& operator=(const Client&) = delete;
-
-    bool connected() const { return connected_; }
-
-    bool send(std::string_view data) {
-        while (!data.empty()) {
-            const auto n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-            if (n <= 0) return false;
-            data.remove_prefix(static_cast<std::size_t>(n));
-        }
-        return true;
-    }
-
-    void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
-
-    /// One answer (status line, headers, Content-Length body); nullopt if the connection ends
-    /// or the deadline passes first.
-    std::optional<HttpAnswer> read_answer(std::chrono::milliseconds timeout = 10s) {
-        const auto deadline = Clock::now() + timeout;
-        std::size_t head_end = 0;
-        while ((head_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
-            if (read_some(deadline) <= 0) return std::nullopt;
-        }
-        HttpAnswer answer;
-        const std::string head = buffer_.substr(0, head_end);
-        const auto line_end = head.find("\r\n");
-        const std::string status_line = head.substr(0, line_end);
-        if (status_line.size() < 12 || status_line.rfind("HTTP/1.", 0) != 0) return std::nullopt;
-        answer.status = static_cast<unsigned>(std::stoul(status_line.substr(9, 3)));
-        std::size_t pos = line_end;
-        while (pos != std::string::npos && pos < head.size()) {
-            const std::size_t start = pos + 2;
-            const std::size_t end = head.find("\r\n", start);
-            const std::string line = head.substr(start, end - start);
-            if (const auto colon = line.find(':'); colon != std::string::npos) {
-                std::string name = line.substr(0, colon);
-                for (auto& c : name)
-                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-                std::string value = line.substr(colon + 1);
-                while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-                answer.headers[name] = value;
-            }
-            pos = end;
-        }
-        std::size_t length = 0;
-        if (const auto it = answer.headers.find("content-length"); it != answer.headers.end())
-            length = std::stoul(it->second);
-        const std::size_t total = head_end + 4 + length;
-        while (buffer_.size() < total) {
-            if (read_some(deadline) <= 0) return std::nullopt;
-        }
-        answer.body = buffer_.substr(head_end + 4, length);
-        buffer_.erase(0, total);
-        return answer;
-    }
-
-    /// True when the server closes the connection within `timeout` (anything it sends first is
-    /// dropped).
-    bool closed_within(std::chrono::milliseconds timeout) {
-        const auto deadline = Clock::now() + timeout;
-        for (;;) {
-            const int r = read_some(deadline);
-            if (r == 0) return true;
-            if (r < 0) return false;
-            buffer_.clear();
-        }
-    }
-
-    /// 1: bytes appended; 0: the peer closed (or reset); -1: the deadline passed.
-    int read_some(Clock::time_point deadline) {
-        for (;;) {
-            const auto left =
-                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-            if (left.count() <= 0) return -1;
-            pollfd p{fd_, POLLIN, 0};
-            const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
-            if (ready < 0 && errno == EINTR) continue;
-            if (ready == 0) return -1;
-            if (ready < 0) return 0;
-            char chunk[65536];
-            const auto n = ::recv(fd_, chunk, sizeof chunk, 0);
-            if (n <= 0) return 0;
-            buffer_.append(chunk, static_cast<std::size_t>(n));
-            return 1;
-        }
-    }
-
-private:
-    int fd_ = -1;
-    bool connected_ = false;
-    std::string buffer_;
-};
-
-std::string post_request(std::string_view body, std::string_view extra_headers = "") {
-    return "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-           "Content-Length: " +
-           std::to_string(body.size()) + "\r\n" + std::string(extra_headers) + "\r\n" +
-           std::string(body);
-}
-
-std::string get_request(std::string_view target, std::string_view verb = "GET") {
-    return std::string(verb) + " " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-}
 
 void expect_error(const json& answer, int code, const json& id) {
     ASSERT_TRUE(answer.is_object()) << answer.dump();
@@ -739,6 +609,108 @@ TEST_F(ApiServerTest, garbage_never_breaks_the_server) {
     }
     EXPECT_EQ(rpc(R"({"jsonrpc":"2.0","id":1,"method":"add","params":[40,2]})")["result"], 42);
     EXPECT_GT(stats().bad_requests, 0u);
+}
+
+/// Sends `n` pipelined POSTs of `body` on one connection from `source`; the statuses in order.
+std::vector<unsigned> pipelined_statuses(std::uint16_t port, std::size_t n, const char* source,
+                                         std::vector<HttpAnswer>* answers = nullptr) {
+    Client client(port, source);
+    EXPECT_TRUE(client.connected());
+    std::string batch;
+    for (std::size_t i = 0; i < n; ++i)
+        batch += post_request(R"({"jsonrpc":"2.0","id":1,"method":"add","params":[1,1]})");
+    EXPECT_TRUE(client.send(batch));
+    std::vector<unsigned> statuses;
+    for (std::size_t i = 0; i < n; ++i) {
+        auto answer = client.read_answer();
+        if (!answer) break;
+        statuses.push_back(answer->status);
+        if (answers != nullptr) answers->push_back(std::move(*answer));
+    }
+    return statuses;
+}
+
+TEST_F(ApiServerTest, rate_limit_answers_429_with_retry_after_then_refills) {
+    ApiServerOptions options;
+    options.rate_limit = {1, 5};  // 1/s, burst 5
+    start(options);
+    Client client(port());
+    ASSERT_TRUE(client.connected());
+    std::string burst;
+    for (int i = 0; i < 8; ++i)
+        burst += post_request(R"({"jsonrpc":"2.0","id":7,"method":"add","params":[1,2]})");
+    ASSERT_TRUE(client.send(burst));
+    std::vector<HttpAnswer> answers;
+    for (int i = 0; i < 8; ++i) {
+        auto answer = client.read_answer();
+        ASSERT_TRUE(answer) << "answer " << i;
+        answers.push_back(std::move(*answer));
+    }
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_EQ(answers[static_cast<std::size_t>(i)].status, 200u) << i;
+        EXPECT_EQ(json::parse(answers[static_cast<std::size_t>(i)].body)["result"], 3);
+    }
+    for (int i = 5; i < 8; ++i) {
+        const auto& a = answers[static_cast<std::size_t>(i)];
+        EXPECT_EQ(a.status, 429u) << i;
+        ASSERT_TRUE(a.headers.count("retry-after")) << i;
+        EXPECT_EQ(a.headers.at("retry-after"), "1");
+        const json body = json::parse(a.body, nullptr, false);
+        expect_error(body, -32005, nullptr);
+        EXPECT_NE(body["error"]["message"].get<std::string>().find("127.0.0.1"), std::string::npos)
+            << a.body;
+    }
+    // A GET is limited too, with a text answer.
+    ASSERT_TRUE(client.send(get_request("/health")));
+    auto get = client.read_answer();
+    ASSERT_TRUE(get);
+    EXPECT_EQ(get->status, 429u);
+    EXPECT_NE(get->body.find("rate limited"), std::string::npos) << get->body;
+    EXPECT_EQ(stats().rate_limited, 4u);
+
+    // The connection stays open; the bucket refills at 1 token/s.
+    std::this_thread::sleep_for(1100ms);
+    ASSERT_TRUE(
+        client.send(post_request(R"({"jsonrpc":"2.0","id":8,"method":"add","params":[2,2]})")));
+    auto later = client.read_answer();
+    ASSERT_TRUE(later);
+    EXPECT_EQ(later->status, 200u);
+    EXPECT_EQ(json::parse(later->body)["result"], 4);
+    EXPECT_EQ(stats().rate_limited, 4u);
+}
+
+TEST_F(ApiServerTest, rate_limit_is_per_client_address) {
+    ApiServerOptions options;
+    options.rate_limit = {1, 3};
+    start(options);
+    EXPECT_EQ(pipelined_statuses(port(), 5, "127.0.0.1"),
+              (std::vector<unsigned>{200, 200, 200, 429, 429}));
+    // Another loopback address is another client with its own bucket.
+    EXPECT_EQ(pipelined_statuses(port(), 4, "127.0.0.2"),
+              (std::vector<unsigned>{200, 200, 200, 429}));
+    // A new connection does not reset a client's bucket.
+    EXPECT_EQ(pipelined_statuses(port(), 1, "127.0.0.1"), (std::vector<unsigned>{429}));
+    EXPECT_EQ(stats().rate_limited, 4u);
+}
+
+TEST_F(ApiServerTest, rate_limit_tracks_a_bounded_number_of_clients) {
+    ApiServerOptions options;
+    options.rate_limit = {1, 2};
+    options.rate_limit_max_clients = 1;
+    start(options);
+    EXPECT_EQ(pipelined_statuses(port(), 3, "127.0.0.2"), (std::vector<unsigned>{200, 200, 429}));
+    // No room for more clients (127.0.0.2's bucket is not full): the others share one bucket.
+    EXPECT_EQ(pipelined_statuses(port(), 1, "127.0.0.3"), (std::vector<unsigned>{200}));
+    EXPECT_EQ(pipelined_statuses(port(), 2, "127.0.0.4"), (std::vector<unsigned>{200, 429}));
+}
+
+TEST_F(ApiServerTest, rate_limit_zero_turns_it_off) {
+    ApiServerOptions options;
+    options.rate_limit = {0, 1};
+    start(options);
+    const auto statuses = pipelined_statuses(port(), 50, nullptr);
+    EXPECT_EQ(statuses, std::vector<unsigned>(50, 200u));
+    EXPECT_EQ(stats().rate_limited, 0u);
 }
 
 TEST(ApiServerCreate, port_in_use_gives_clear_error) {

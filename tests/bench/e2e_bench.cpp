@@ -14,6 +14,7 @@
 #include "chains/evm/ferry_abi.hpp"
 #include "relayer/devnet.hpp"
 #include "tests/support/ferry_chain.hpp"
+#include "tests/support/work_dir.hpp"
 
 #include <unistd.h>
 #include <CLI/CLI.hpp>
@@ -288,13 +289,6 @@ nlohmann::json run_once(const BenchOptions& options, std::size_t run, const fs::
     return j;
 }
 
-fs::path make_temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "ferry-e2e-bench-XXXXXX").string();
-    const char* made = ::mkdtemp(pattern.data());
-    if (made == nullptr) throw std::runtime_error("cannot create a directory in " + pattern);
-    return made;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -329,7 +323,7 @@ int main(int argc, char** argv) {
     bool created_root = false;
     try {
         if (options.work_dir.empty()) {
-            root = make_temp_dir();
+            root = test::make_work_dir("ferry-e2e-bench");
             created_root = true;
         } else {
             root = options.work_dir;

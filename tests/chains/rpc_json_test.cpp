@@ -54,6 +54,20 @@ TEST(rpc_json, quantities_parse_strictly) {
     EXPECT_EQ(parse_quantity_u256("0x1" + std::string(64, '0')).error(), Error::json_bad_quantity);
 }
 
+TEST(rpc_json, nesting_depth_counts_brackets_outside_strings) {
+    const std::string sixty_four = std::string(64, '[') + std::string(64, ']');
+    EXPECT_FALSE(json_nested_deeper_than(sixty_four, 64));
+    EXPECT_TRUE(json_nested_deeper_than("[" + sixty_four + "]", 64));
+    EXPECT_TRUE(json_nested_deeper_than(R"({"a":[{"b":[1]}]})", 3));
+    EXPECT_FALSE(json_nested_deeper_than(R"({"a":[{"b":[1]}]})", 4));
+    // Brackets in strings, also after an escaped quote, do not count.
+    EXPECT_FALSE(json_nested_deeper_than(R"(["[[[[", "\"[[[[", "\\"])", 1));
+    EXPECT_TRUE(json_nested_deeper_than(R"(["\\", [[]]])", 2));
+    // Stray closing brackets do not make room for deeper nesting.
+    EXPECT_TRUE(json_nested_deeper_than("]]]" + std::string(3, '['), 2));
+    EXPECT_FALSE(json_nested_deeper_than("", 0));
+}
+
 TEST(rpc_json, log_round_trips_against_a_literal) {
     const json literal = R"({
         "address": "0x7dcd17433742f4c0ca53122ab541d0ba67fc27df",

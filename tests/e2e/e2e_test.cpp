@@ -10,6 +10,7 @@
 #include "storage/sqlite_queue.hpp"
 #include "tests/support/ferry_chain.hpp"
 #include "tests/support/rpc_client.hpp"
+#include "tests/support/work_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -29,16 +30,9 @@ using relayer::SentPacket;
 
 namespace {
 
-fs::path make_work_dir(const std::string& name) {
-    std::string pattern = (fs::temp_directory_path() / ("ferry-e2e-" + name + "-XXXXXX")).string();
-    const char* made = ::mkdtemp(pattern.data());
-    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
-    return made;
-}
-
 DevnetOptions devnet_options(const std::string& name) {
     DevnetOptions o;
-    o.work_dir = make_work_dir(name);
+    o.work_dir = test::make_work_dir("ferry-e2e-" + name);
     o.anvil = FERRY_ANVIL;
     o.ferry_binary = FERRY_BINARY;
     return o;
@@ -47,16 +41,7 @@ DevnetOptions devnet_options(const std::string& name) {
 class e2e : public ::testing::Test {
 protected:
     void TearDown() override {
-        if (net_) {
-            if (HasFailure()) {
-                for (const auto& f : net_->log_files()) std::cerr << "log kept: " << f << '\n';
-                net_->stop_all();
-            } else {
-                net_->stop_all();
-                std::error_code ec;
-                fs::remove_all(net_->work_dir(), ec);
-            }
-        }
+        if (net_) test::finish_devnet(*net_, HasFailure());
     }
 
     Devnet& start(DevnetOptions o, bool everything = true) {

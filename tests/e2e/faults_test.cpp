@@ -13,12 +13,10 @@
 #include "tests/support/ferry_chain.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/rpc_client.hpp"
+#include "tests/support/tcp_proxy.hpp"
+#include "tests/support/work_dir.hpp"
 
 #include <gtest/gtest.h>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 
 #include <array>
 #include <atomic>
@@ -36,7 +34,6 @@
 
 namespace fs = std::filesystem;
 namespace evm = ferry::chains::evm;
-namespace asio = boost::asio;
 using namespace ferry;
 using nlohmann::json;
 using relayer::Devnet;
@@ -45,16 +42,9 @@ using relayer::SentPacket;
 
 namespace {
 
-fs::path make_work_dir(const std::string& name) {
-    std::string pattern = (fs::temp_directory_path() / ("ferry-e2e-" + name + "-XXXXXX")).string();
-    const char* made = ::mkdtemp(pattern.data());
-    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
-    return made;
-}
-
 DevnetOptions devnet_options(const std::string& name) {
     DevnetOptions o;
-    o.work_dir = make_work_dir(name);
+    o.work_dir = test::make_work_dir("ferry-e2e-" + name);
     o.anvil = FERRY_ANVIL;
     o.ferry_binary = FERRY_BINARY;
     return o;
@@ -83,142 +73,10 @@ std::string without_trailing_slash(std::string url) {
     return url;
 }
 
-/// A TCP forwarder on 127.0.0.1 in front of one upstream port, on its own thread. close()
-/// closes the listener and every connection; reopen() listens again on the same port.
-class TcpProxy {
-public:
-    explicit TcpProxy(std::uint16_t upstream_port)
-        : upstream_port_(upstream_port), work_(asio::make_work_guard(io_)) {
-        thread_ = std::thread([this] { io_.run(); });
-        run_sync([this] { listen(0); });
-    }
-    ~TcpProxy() {
-        try {
-            run_sync([this] { shut(); });
-        } catch (...) {
-        }
-        work_.reset();
-        io_.stop();
-        thread_.join();
-    }
-    TcpProxy(const TcpProxy&) = delete;
-    TcpProxy& operator=(const TcpProxy&) = delete;
-
-    std::uint16_t port() const noexcept { return port_; }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-    std::size_t accepted() const noexcept { return accepted_.load(); }
-    void close() {
-        run_sync([this] { shut(); });
-    }
-    void reopen() {
-        run_sync([this] { listen(port_); });
-    }
-
-private:
-    using tcp = asio::ip::tcp;
-
-    struct Link : std::enable_shared_from_this<Link> {
-        explicit Link(asio::io_context& io) : client(io), upstream(io) {}
-        tcp::socket client;
-        tcp::socket upstream;
-        std::array<char, 16384> up_buf{};
-        std::array<char, 16384> down_buf{};
-        void shut() {
-            boost::system::error_code ec;
-            client.close(ec);
-            upstream.close(ec);
-        }
-        void pump(tcp::socket& from, tcp::socket& to, std::array<char, 16384>& buf) {
-            from.async_read_some(
-                asio::buffer(buf), [self = shared_from_this(), &from, &to, &buf](
-                                       boost::system::error_code ec, std::size_t n) {
-                    if (ec) return self->shut();
-                    asio::async_write(
-                        to, asio::buffer(buf.data(), n),
-                        [self, &from, &to, &buf](boost::system::error_code wec, std::size_t) {
-                            if (wec) return self->shut();
-                            self->pump(from, to, buf);
-                        });
-                });
-        }
-    };
-
-    void run_sync(std::function<void()> f) {
-        std::promise<void> done;
-        auto fut = done.get_future();
-        asio::post(io_, [&] {
-            try {
-                f();
-                done.set_value();
-            } catch (...) {
-                done.set_exception(std::current_exception());
-            }
-        });
-        fut.get();
-    }
-
-    void listen(std::uint16_t port) {
-        acceptor_.emplace(io_);
-        const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
-        acceptor_->open(ep.protocol());
-        acceptor_->set_option(tcp::acceptor::reuse_address(true));
-        acceptor_->bind(ep);
-        acceptor_->listen();
-        port_ = acceptor_->local_endpoint().port();
-        accept();
-    }
-
-    void accept() {
-        acceptor_->async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-            if (ec) return;  // closed
-            ++accepted_;
-            auto link = std::make_shared<Link>(io_);
-            link->client = std::move(socket);
-            links_.push_back(link);
-            const tcp::endpoint up(asio::ip::make_address("127.0.0.1"), upstream_port_);
-            link->upstream.async_connect(up, [link](boost::system::error_code cec) {
-                if (cec) return link->shut();
-                link->pump(link->client, link->upstream, link->up_buf);
-                link->pump(link->upstream, link->client, link->down_buf);
-            });
-            accept();
-        });
-    }
-
-    void shut() {
-        if (acceptor_) {
-            boost::system::error_code ec;
-            acceptor_->close(ec);
-            acceptor_.reset();
-        }
-        for (auto& weak : links_)
-            if (auto link = weak.lock()) link->shut();
-        links_.clear();
-    }
-
-    std::uint16_t upstream_port_;
-    asio::io_context io_;
-    asio::executor_work_guard<asio::io_context::executor_type> work_;
-    std::optional<tcp::acceptor> acceptor_;
-    std::vector<std::weak_ptr<Link>> links_;
-    std::atomic<std::uint16_t> port_{0};
-    std::atomic<std::size_t> accepted_{0};
-    std::thread thread_;
-};
-
 class e2e_faults : public ::testing::Test {
 protected:
     void TearDown() override {
-        if (net_) {
-            if (HasFailure()) {
-                for (const auto& f : net_->log_files()) std::cerr << "log kept: " << f << '\n';
-                net_->stop_all();
-            } else {
-                net_->stop_all();
-                std::error_code ec;
-                fs::remove_all(net_->work_dir(), ec);
-            }
-        }
+        if (net_) test::finish_devnet(*net_, HasFailure());
     }
 
     Devnet& start(DevnetOptions o, bool everything = true) {
@@ -615,7 +473,7 @@ TEST_F(e2e_faults, a_fifteen_second_rpc_outage_of_the_destination_loses_nothing)
     Devnet& net = prepare(devnet_options("outage"));
     const auto* beta = net.chain("beta").value();
     test::RpcClient direct(beta->rpc_url);
-    TcpProxy proxy(direct.port());
+    test::TcpProxy proxy(direct.port());
     json config = read_json(net.relayer_config_path());
     chain_entry(config, "beta")["rpc"] = json::array({proxy.url()});
     write_json(net.relayer_config_path(), config);

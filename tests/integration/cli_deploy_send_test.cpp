@@ -6,19 +6,15 @@
 #include "crypto/keystore.hpp"
 #include "tests/support/anvil.hpp"
 #include "tests/support/ferry_chain.hpp"
+#include "tests/support/run_process.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -32,8 +28,6 @@
 #include <string>
 #include <vector>
 
-extern char** environ;
-
 namespace {
 
 namespace evm = ferry::chains::evm;
@@ -43,6 +37,7 @@ using ferry::crypto::Hash32;
 using ferry::test::AnvilProcess;
 using ferry::test::ChainClient;
 using ferry::test::dev_account;
+using ferry::test::RunResult;
 
 // What anvil's dev account 0 creates with its first two transactions: CREATE addresses
 // keccak(rlp([sender, nonce]))[12:] for nonce 0 and 1, as anvil and every Foundry tutorial show.
@@ -52,80 +47,14 @@ constexpr std::uint64_t kSrcChain = 41001;
 constexpr std::uint64_t kDstChain = 41002;
 constexpr auto kProcessTimeout = std::chrono::seconds(90);
 
-struct RunResult {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-    std::chrono::milliseconds elapsed{0};
-};
-
 /// Runs the ferry binary with `args` and extra environment entries ("NAME=value"), capturing
 /// stdout and stderr; kills it after kProcessTimeout.
 RunResult run_ferry(const std::vector<std::string>& args,
                     const std::vector<std::string>& extra_env = {}) {
-    int out_pipe[2];
-    int err_pipe[2];
-    if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
-        throw std::runtime_error("pipe failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-
-    std::vector<std::string> argv_strings = {FERRY_BINARY};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& s : argv_strings) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-    env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());
-    std::vector<char*> envp;
-    for (auto& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-
-    const auto start = std::chrono::steady_clock::now();
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, FERRY_BINARY, &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    close(out_pipe[1]);
-    close(err_pipe[1]);
-    if (rc != 0) {
-        close(out_pipe[0]);
-        close(err_pipe[0]);
-        throw std::runtime_error("posix_spawn failed");
-    }
-
-    RunResult result;
-    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-    std::string* sinks[2] = {&result.out, &result.err};
-    int open_fds = 2;
-    bool killed = false;
-    while (open_fds > 0) {
-        if (!killed && std::chrono::steady_clock::now() - start > kProcessTimeout) {
-            kill(pid, SIGKILL);
-            killed = true;
-        }
-        if (poll(fds, 2, 200) < 0) break;
-        for (int i = 0; i < 2; ++i) {
-            if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-            char buffer[4096];
-            const ssize_t n = read(fds[i].fd, buffer, sizeof buffer);
-            if (n > 0) {
-                sinks[i]->append(buffer, static_cast<std::size_t>(n));
-            } else {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-                --open_fds;
-            }
-        }
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - start);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return result;
+    ferry::test::RunOptions options;
+    options.env = extra_env;
+    options.timeout = kProcessTimeout;
+    return ferry::test::run_process(FERRY_BINARY, args, options);
 }
 
 std::string dump(const RunResult& r) {

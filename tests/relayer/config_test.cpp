@@ -226,7 +226,7 @@ TEST(config_defaults, omitted_keys_take_the_spec_defaults) {
     EXPECT_EQ(alpha.gas.gas_margin, 1.2);
     EXPECT_EQ(alpha.gas.replace_after_ms, 15'000u);
     EXPECT_EQ(alpha.gas.fee_bump_percent, 25u);
-    EXPECT_EQ(alpha.gas.max_in_flight, 4u);
+    EXPECT_EQ(alpha.gas.max_in_flight, 16u);
 
     ASSERT_EQ(c.routes.size(), 1u);
     EXPECT_EQ(c.routes[0].from, "alpha");

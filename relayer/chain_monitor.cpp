@@ -1,0 +1,80 @@
+#include "relayer/chain_monitor.hpp"
+
+#include "relayer/node_state.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <exception>
+#include <utility>
+
+namespace ferry::relayer {
+
+using chains::Task;
+
+ChainMonitor::ChainMonitor(ChainRuntime& chain, std::optional<crypto::Address> wallet,
+                           boost::asio::any_io_executor executor)
+    : chain_(&chain), wallet_(std::move(wallet)), wake_(std::move(executor)) {}
+
+Task<void> ChainMonitor::run() {
+    const auto interval = std::chrono::milliseconds(chain_->config->poll_interval_ms);
+    while (!wake_.closed()) {
+        try {
+            co_await poll();
+        } catch (const std::exception& e) {
+            chain_->reachable = false;
+            last_error_ = std::string("internal error: ") + e.what();
+        }
+        co_await wake_.wait(interval);
+    }
+}
+
+Task<void> ChainMonitor::poll() {
+    const std::string& name = chain_->config->name;
+    auto head = co_await chain_->rpc->block_number();
+    polled_ = true;
+    if (!head) {
+        std::string error = "eth_blockNumber: " + describe(head.error());
+        if (chain_->reachable || error != last_error_)
+            spdlog::warn("chain monitor {}: unreachable: {}", name, error);
+        chain_->reachable = false;
+        last_error_ = std::move(error);
+        co_return;
+    }
+    if (!chain_->reachable && !last_error_.empty())
+        spdlog::info("chain monitor {}: reachable again at block {}", name, *head);
+    chain_->reachable = true;
+    last_error_.clear();
+    // Any change counts as movement: a head that went back (a reorg to a shorter chain, a
+    // reset devnet) is still a live chain.
+    if (!last_head_ || *head != *last_head_) chain_->head_changed_at = now_ms();
+    last_head_ = *head;
+    chain_->head = *head;
+
+    if (!wallet_) co_return;
+    auto balance = co_await chain_->rpc->get_balance(*wallet_);
+    if (!balance) {
+        // Keep the last known balance; the head poll's reachability tells how fresh it is.
+        std::string error = describe(balance.error());
+        if (error != last_balance_error_)
+            spdlog::warn("chain monitor {}: eth_getBalance: {}", name, error);
+        last_balance_error_ = std::move(error);
+        co_return;
+    }
+    last_balance_error_.clear();
+    chain_->wallet_balance = *balance;
+}
+
+void add_chain_monitors(Node& node) {
+    auto ex = node.io.get_executor();
+    if (node.config.relayer) {
+        for (auto& [id, rt] : node.chains)
+            node.monitors.push_back(std::make_unique<ChainMonitor>(rt, node.relayer_address, ex));
+        return;
+    }
+    // A validator-only node needs its one chain; the others in the config are not its concern.
+    for (auto& [id, rt] : node.validator_chain)
+        node.monitors.push_back(std::make_unique<ChainMonitor>(rt, std::nullopt, ex));
+}
+
+}  // namespace ferry::relayer
