@@ -1,4 +1,4 @@
-// The chain monitor (issue 6): one coroutine per chain asks for the head every poll interval
+// The chain monitor: one coroutine per chain asks for the head every poll interval
 // and, when the node has a relayer account, for that account's balance. It fills
 // ChainRuntime::reachable, head, head_changed_at and wallet_balance, which ferry_status,
 // GET /metrics and GET /health report.

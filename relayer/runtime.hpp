@@ -58,7 +58,7 @@ inline constexpr std::array<std::uint64_t, 12> kLatencyBucketBoundsMs = {
     1'000,  2'000,   5'000,   10'000,  20'000,    30'000,
     60'000, 120'000, 300'000, 600'000, 1'800'000, 3'600'000};
 
-/// Node-wide counters (issue 6 exports them as Prometheus metrics).
+/// Node-wide counters (GET /metrics exports them; docs/metrics.md).
 struct NodeCounters {
     std::uint64_t packets_observed = 0;
     std::uint64_t packets_invalid = 0;  ///< PacketSent logs refused by the watcher

@@ -1,4 +1,4 @@
-// The JSON-RPC API of a live node (issue 6): two anvil chains, validator nodes and the relayer,
+// The JSON-RPC API of a live node: two anvil chains, validator nodes and the relayer,
 // all real `ferry start` processes (relayer/devnet.hpp). Every method with real values, batches,
 // notifications, every error code, the rate limit, oversized bodies, slow clients, 1,000 garbage
 // requests (after which the node still relays and its memory stays bounded), and ferry_retry

@@ -1,4 +1,4 @@
-// Load test of the node's JSON-RPC API (issue 6): N keep-alive connections for D seconds, each
+// Load test of the node's JSON-RPC API: N keep-alive connections for D seconds, each
 // sending one call after another (default ferry_status), from this process to a node in another
 // process. Prints one JSON object on stdout:
 //

@@ -1,4 +1,4 @@
-// The end-to-end benchmark (issue 5): a devnet (two anvil chains with 1 s blocks, three
+// The end-to-end benchmark: a devnet (two anvil chains with 1 s blocks, three
 // validators per source chain signing 2-of-3, ordered delivery, one relayer; all real
 // `ferry start` processes), N packets sent alpha -> beta at once, and, once all are delivered,
 // one JSON object per run on stdout:

@@ -1,4 +1,4 @@
-// The pipeline end to end (issue 5): two anvil chains with 1 s blocks, three validators per
+// The pipeline end to end: two anvil chains with 1 s blocks, three validators per
 // source chain (2-of-3) and the relayer, each a real `ferry start` process; packets sent with
 // the real Outbox and checked on the destination chains: delivered exactly once, in nonce
 // order, each body seen once by the recipient, every receipt recorded in the relayer's queue.

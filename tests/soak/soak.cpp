@@ -1,4 +1,4 @@
-// The soak test (issue 7): two anvil chains, three validators per chain and the relayer (real
+// The soak test: two anvil chains, three validators per chain and the relayer (real
 // `ferry start` processes, relayer/devnet.hpp), the relayer reaching beta through a killable TCP
 // proxy, a steady stream of packets both ways, and at random intervals SIGKILL + restart of the
 // relayer, SIGKILL + restart of one validator, and close + reopen of the proxy. At the end it
