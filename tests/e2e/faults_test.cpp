@@ -10,6 +10,7 @@
 #include "relayer/config.hpp"
 #include "relayer/devnet.hpp"
 #include "storage/sqlite_queue.hpp"
+#include "tests/e2e/devnet_fixture.hpp"
 #include "tests/support/ferry_chain.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/rpc_client.hpp"
@@ -42,13 +43,8 @@ using relayer::SentPacket;
 
 namespace {
 
-DevnetOptions devnet_options(const std::string& name) {
-    DevnetOptions o;
-    o.work_dir = test::make_work_dir("ferry-e2e-" + name);
-    o.anvil = FERRY_ANVIL;
-    o.ferry_binary = FERRY_BINARY;
-    return o;
-}
+using test::devnet_options;
+using test::send;
 
 json read_json(const fs::path& path) {
     std::ifstream in(path);
@@ -73,107 +69,14 @@ std::string without_trailing_slash(std::string url) {
     return url;
 }
 
-class e2e_faults : public ::testing::Test {
+class e2e_faults : public test::DevnetTest {
 protected:
-    void TearDown() override {
-        if (net_) test::finish_devnet(*net_, HasFailure());
-    }
-
-    Devnet& start(DevnetOptions o, bool everything = true) {
-        net_ = std::make_unique<Devnet>(std::move(o));
-        if (everything) {
-            auto r = net_->start();
-            if (!r) throw std::runtime_error(r.error().message);
-        }
-        return *net_;
-    }
-
-    /// start_chains, deploy and write_configs, for tests that edit the configs before starting.
-    Devnet& prepare(DevnetOptions o) {
-        Devnet& net = start(std::move(o), false);
-        net.start_chains().value();
-        net.deploy().value();
-        net.write_configs().value();
-        return net;
-    }
-
-    void start_nodes(std::initializer_list<std::size_t> validators) {
-        for (auto i : validators) net_->start_validator(i).value();
-        net_->start_relayer().value();
-    }
-
-    relayer::WaitOutcome wait(std::span<const SentPacket> sent, std::chrono::seconds timeout) {
-        relayer::WaitOptions w;
-        w.timeout = timeout;
-        auto r = net_->wait_delivered(sent, w);
-        if (!r) throw std::runtime_error(r.error().message);
-        return *r;
-    }
-
-    json status() {
-        test::RpcClient api(net_->relayer_api_url());
-        return api.call("ferry_status", json::object());
-    }
-
-    std::uint64_t counter(const json& s, const std::string& name) {
-        return s["counters"].value(name, std::uint64_t{0});
-    }
-
-    /// Polls the relayer's status until `pred` holds or `timeout` passes; the last status.
-    json wait_status(const std::function<bool(const json&)>& pred, std::chrono::seconds timeout) {
-        const auto end = std::chrono::steady_clock::now() + timeout;
-        json s = status();
-        while (!pred(s) && std::chrono::steady_clock::now() < end) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-            s = status();
-        }
-        return s;
-    }
-
-    /// Every packet of `sent` delivered exactly once on its destination, in nonce order per
-    /// route, its body handled once by the recipient.
+    /// Every packet of `sent` delivered exactly once, in order, with success = true.
     void expect_delivered_once(std::span<const SentPacket> sent) {
-        std::map<std::string, std::vector<const SentPacket*>> by_dst;
-        for (const auto& p : sent) by_dst[p.to].push_back(&p);
-        for (const auto& [dst, packets] : by_dst) {
-            const auto* chain = net_->chain(dst).value();
-            test::ChainClient client(chain->rpc_url);
-            const auto head = test::quantity_u64(client.rpc().call("eth_blockNumber"));
-            const auto logs = client.get_logs(chain->inbox, evm::packet_delivered_topic(), 0, head);
-            std::map<crypto::PacketId, int> times;
-            std::map<std::uint64_t, std::uint64_t> last_nonce;
-            for (const auto& log : logs) {
-                auto e = evm::decode_packet_delivered(log);
-                EXPECT_TRUE(e) << e.error().message();
-                if (!e) continue;
-                ++times[e->id];
-                EXPECT_TRUE(e->success);
-                auto& last = last_nonce[crypto::to_u64(e->src_chain)];
-                EXPECT_EQ(crypto::to_u64(e->nonce), last + 1) << "delivered out of nonce order";
-                last = crypto::to_u64(e->nonce);
-            }
-            for (const auto* p : packets) {
-                EXPECT_EQ(times[p->id], 1) << p->route() << " nonce " << p->nonce;
-                const auto data =
-                    evm::AbiEncoder()
-                        .add_bytes32(crypto::keccak256(p->body))
-                        .encode_call(evm::function_selector("timesReceived(bytes32)"));
-                auto n = evm::AbiDecoder(client.call(chain->recipient, data)).read_uint(64);
-                ASSERT_TRUE(n);
-                EXPECT_EQ(*n, 1u) << "body of " << p->route() << " nonce " << p->nonce;
-            }
-        }
+        for (const auto& [id, ok] : DevnetTest::expect_delivered_once(sent))
+            EXPECT_TRUE(ok) << id.hex();
     }
-
-    std::unique_ptr<Devnet> net_;
 };
-
-std::vector<SentPacket> send(Devnet& net, std::string_view from, std::size_t n,
-                             std::string_view prefix) {
-    auto r = net.send_packets(from, n, prefix);
-    if (!r) throw std::runtime_error(r.error().message);
-    return std::move(*r);
-}
 
 json rpc_error(const json& id, int code, const std::string& message) {
     return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
