@@ -153,11 +153,18 @@ Task<bool> Submitter::record_mined(const storage::Delivery& d, const evm::Receip
     }
     counters_->packets_delivered += outcome->delivered;
     counters_->gas_used += receipt.gas_used;
-    // Delivery latency: from entering the queue to the receipt.
+    // Delivery latency: from entering the queue to the receipt. One read per packet serves the
+    // latency and the packet's log line.
     std::uint64_t worst = 0;
+    std::vector<std::string> fields;
+    fields.reserve(r.delivered.size());
     for (const auto& p : r.delivered) {
         auto rec = queue_->packet(p.id);
-        if (!rec || !*rec) continue;
+        if (!rec || !*rec) {
+            fields.push_back("id=" + p.id.hex());
+            continue;
+        }
+        fields.push_back(packet_fields(**rec));
         const auto ms =
             static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - (*rec)->created_at));
         counters_->record_latency(ms);
@@ -169,10 +176,11 @@ Task<bool> Submitter::record_mined(const storage::Delivery& d, const evm::Receip
         dst_->config->name, short_hash(receipt.tx_hash), receipt.block_number, outcome->delivered,
         outcome->failed, outcome->dead, rejected, receipt.gas_used, worst, receipt.tx_hash.hex(),
         receipt.block_number);
-    for (const auto& p : r.delivered)
-        spdlog::info("submitter {}: packet delivered{} {} tx={}", dst_->config->name,
-                     p.success ? "" : " (the recipient reverted; retryFailed() can re-run it)",
-                     packet_fields(*queue_, p.id), receipt.tx_hash.hex());
+    for (std::size_t i = 0; i < r.delivered.size(); ++i)
+        spdlog::info(
+            "submitter {}: packet delivered{} {} tx={}", dst_->config->name,
+            r.delivered[i].success ? "" : " (the recipient reverted; retryFailed() can re-run it)",
+            fields[i], receipt.tx_hash.hex());
     if (!receipt.success) {
         ++counters_->txs_failed;
         gas_reference_.clear();  // perhaps out of gas: estimate the next batches afresh
