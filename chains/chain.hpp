@@ -7,6 +7,7 @@
 #include "chains/evm/log.hpp"
 #include "chains/evm/rpc_types.hpp"
 #include "crypto/bytes.hpp"
+#include "chains/task.hpp"
 #include "crypto/types.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -20,10 +21,6 @@
 #include <vector>
 
 namespace ferry::chains {
-
-/// A coroutine on the node's io_context (STYLE.md, Concurrency).
-template <class T>
-using Task = boost::asio::awaitable<T>;
 
 /// Why a chain request failed, in the terms the pipeline decides on.
 struct ChainError {

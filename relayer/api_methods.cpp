@@ -22,6 +22,10 @@
 
 namespace ferry::relayer {
 
+using api::MethodResult;
+using api::RequestContext;
+using api::RpcMethodError;
+
 using chains::Task;
 using nlohmann::json;
 

@@ -1,6 +1,6 @@
 #include "relayer/metrics_endpoint.hpp"
 
-#include "relayer/metrics.hpp"
+#include "api/metrics.hpp"
 #include "relayer/node_state.hpp"
 #include "relayer/version.hpp"
 
@@ -16,6 +16,13 @@
 #include <vector>
 
 namespace ferry::relayer {
+
+using api::ApiServerStats;
+using api::HttpReply;
+using api::MetricLabels;
+using api::MetricType;
+using api::PrometheusWriter;
+using api::RequestContext;
 
 using chains::Task;
 using storage::PacketState;

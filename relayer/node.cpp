@@ -1,10 +1,11 @@
 #include "relayer/node.hpp"
 
 #include "relayer/api_methods.hpp"
-#include "relayer/api_server.hpp"
+#include "api/api_server.hpp"
 #include "relayer/attestor.hpp"
 #include "relayer/chain_monitor.hpp"
-#include "relayer/cli_common.hpp"
+#include "crypto/app_error.hpp"
+#include "relayer/signer.hpp"
 #include "relayer/config.hpp"
 #include "relayer/logging.hpp"
 #include "relayer/metrics_endpoint.hpp"
@@ -18,7 +19,6 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
-#include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -38,30 +38,14 @@
 
 namespace ferry::relayer {
 
+using api::ApiServer;
+using api::ApiServerOptions;
+using api::MethodResult;
+using api::RequestContext;
+
 namespace evm = chains::evm;
 using chains::Task;
 using nlohmann::json;
-
-CLI::App* add_start_command(CLI::App& app, StartOptions& options) {
-    auto* cmd =
-        app.add_subcommand("start", "Run the node (relayer and/or validator) from a config");
-    cmd->add_option("-c,--config", options.config, "Config file (JSON, comments allowed)")
-        ->required();
-    cmd->add_option("--log-level", options.log_level, "trace, debug, info, warn or error")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
-        ->capture_default_str();
-    cmd->add_option("--log-format", options.log_format,
-                    "text (one line per event) or json (one JSON object per line: ts, level, "
-                    "msg and the event's fields, e.g. id, route, nonce)")
-        ->check(CLI::IsMember({"text", "json"}))
-        ->capture_default_str();
-    cmd->footer(
-        "Keys come from the environment variable or keystore file the config names; they are "
-        "never printed. The API listens on api.listen (port 0 picks a free port; the chosen "
-        "address is printed as 'ferry: listening on HOST:PORT'). SIGINT or SIGTERM stops the "
-        "node cleanly.");
-    return cmd;
-}
 
 void Node::stop() {
     if (stopping) return;

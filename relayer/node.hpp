@@ -6,10 +6,6 @@
 
 #include <string>
 
-namespace CLI {
-class App;
-}
-
 namespace ferry::relayer {
 
 struct StartOptions {
@@ -17,8 +13,6 @@ struct StartOptions {
     std::string log_level = "info";
     std::string log_format = "text";  ///< "text" or "json" (one JSON object per line)
 };
-
-CLI::App* add_start_command(CLI::App& app, StartOptions& options);
 
 int run_start(const StartOptions& options);
 

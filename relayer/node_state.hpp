@@ -4,7 +4,7 @@
 // node's one io_context thread, except the thread pool's signature recovery.
 #pragma once
 
-#include "relayer/api_server.hpp"
+#include "api/api_server.hpp"
 #include "relayer/attestor.hpp"
 #include "relayer/chain_monitor.hpp"
 #include "relayer/config.hpp"
@@ -50,7 +50,7 @@ struct Node {
     std::vector<std::unique_ptr<Submitter>> submitters;
     std::unique_ptr<ValidatorRole> validator;
     std::vector<std::unique_ptr<ChainMonitor>> monitors;  // chain heads and wallet (/health)
-    std::unique_ptr<ApiServer> api;
+    std::unique_ptr<api::ApiServer> api;
     std::optional<crypto::Address> relayer_address;    // the relayer key's account
     std::optional<crypto::Address> validator_address;  // the validator key's account
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

@@ -12,6 +12,9 @@
 
 namespace ferry::relayer {
 
+using api::MethodResult;
+using api::RpcMethodError;
+
 using chains::Task;
 using nlohmann::json;
 

@@ -3,7 +3,7 @@
 // signature in that queue; ferry_getAttestations serves them by route and nonce range.
 #pragma once
 
-#include "relayer/api_server.hpp"
+#include "api/api_server.hpp"
 #include "relayer/runtime.hpp"
 
 #include <nlohmann/json.hpp>
@@ -24,7 +24,7 @@ public:
     const crypto::Address& address() const noexcept { return self_; }
 
     /// ferry_getAttestations (see docs/api.md): params {dst, from_nonce, to_nonce[, src]}.
-    MethodResult get_attestations(const nlohmann::json& params);
+    api::MethodResult get_attestations(const nlohmann::json& params);
 
 private:
     /// Signs up to one page of observed packets; returns how many.

@@ -1,12 +1,12 @@
 // The JSON-RPC API of a live node: two anvil chains, validator nodes and the relayer,
-// all real `ferry start` processes (relayer/devnet.hpp). Every method with real values, batches,
+// all real `ferry start` processes (devnet/devnet.hpp). Every method with real values, batches,
 // notifications, every error code, the rate limit, oversized bodies, slow clients, 1,000 garbage
 // requests (after which the node still relays and its memory stays bounded), and ferry_retry
 // reviving dead packets that are then delivered exactly once.
 #include "chains/evm/abi.hpp"
 #include "chains/evm/ferry_abi.hpp"
 #include "crypto/keccak.hpp"
-#include "relayer/devnet.hpp"
+#include "devnet/devnet.hpp"
 #include "relayer/version.hpp"
 #include "tests/support/ferry_chain.hpp"
 #include "tests/support/http_client.hpp"
@@ -37,9 +37,9 @@ namespace evm = ferry::chains::evm;
 using namespace ferry;
 using namespace std::chrono_literals;
 using nlohmann::json;
-using relayer::Devnet;
-using relayer::DevnetOptions;
-using relayer::SentPacket;
+using devnet::Devnet;
+using devnet::DevnetOptions;
+using devnet::SentPacket;
 using test::HttpAnswer;
 using test::post_request;
 using Client = test::HttpClient;
@@ -197,7 +197,7 @@ protected:
     }
 
     void wait_delivered(std::span<const SentPacket> sent, std::chrono::seconds timeout) {
-        relayer::WaitOptions w;
+        devnet::WaitOptions w;
         w.timeout = timeout;
         auto r = net_->wait_delivered(sent, w);
         check(r);
@@ -227,7 +227,7 @@ protected:
         const auto* s = net_->chain(src).value();
         std::vector<crypto::Address> validators;
         for (std::size_t i = 0; i < net_->options().validators; ++i)
-            validators.push_back(relayer::dev_account(first + i).address);
+            validators.push_back(devnet::dev_account(first + i).address);
         test::ChainClient client(d->rpc_url);
         const auto data = evm::inbox_configure_source_calldata(
             s->chain_id, s->outbox, validators,
@@ -278,7 +278,7 @@ TEST_F(ApiLive, every_method_answers_with_real_values_and_every_error_code) {
     ASSERT_TRUE(wait_count("beta->alpha", "delivered", 4, 30s));
 
     // ---- ferry_status ----
-    const auto relayer_address = relayer::dev_account(relayer::kRelayerAccount).address;
+    const auto relayer_address = devnet::dev_account(devnet::kRelayerAccount).address;
     json status = result("ferry_status");
     EXPECT_EQ(status["version"], std::string(relayer::version()));
     EXPECT_GE(status["uptime_s"].get<std::int64_t>(), 0);
@@ -369,8 +369,8 @@ TEST_F(ApiLive, every_method_answers_with_real_values_and_every_error_code) {
     const auto* beta = net_->chain("beta").value();
     ASSERT_EQ(packet["attestations"].size(), 2u) << packet.dump();
     for (std::size_t i = 0; i < 2; ++i) {
-        const auto v = relayer::dev_account(relayer::kFirstValidatorAccount + i);
-        const auto tv = test::dev_account(relayer::kFirstValidatorAccount + i);
+        const auto v = devnet::dev_account(devnet::kFirstValidatorAccount + i);
+        const auto tv = test::dev_account(devnet::kFirstValidatorAccount + i);
         bool found = false;
         for (const auto& a : packet["attestations"]) {
             if (a["validator"] != v.address.hex()) continue;
@@ -831,7 +831,7 @@ TEST_F(ApiLive, retry_revives_dead_packets_and_each_is_delivered_once) {
     EXPECT_TRUE(delivered_logs("beta").empty());
 
     // Fix the cause.
-    configure_source("beta", "alpha", relayer::kFirstValidatorAccount);
+    configure_source("beta", "alpha", devnet::kFirstValidatorAccount);
 
     // Without the token, with a wrong one, or another scheme: refused, nothing moves.
     EXPECT_EQ(error_of(-32001, "ferry_retry", {{"id", sent[0].id.hex()}})["message"],

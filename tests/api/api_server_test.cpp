@@ -1,6 +1,6 @@
 // Proves the API server speaks JSON-RPC 2.0 and GET correctly over real loopback TCP, enforces
 // its limits and timeouts, survives garbage, and stops cleanly.
-#include "relayer/api_server.hpp"
+#include "api/api_server.hpp"
 #include "tests/support/http_client.hpp"
 
 #include <gtest/gtest.h>
@@ -21,13 +21,13 @@
 #include <vector>
 
 using ferry::chains::Task;
-using ferry::relayer::ApiServer;
-using ferry::relayer::ApiServerOptions;
-using ferry::relayer::ApiServerStats;
-using ferry::relayer::HttpReply;
-using ferry::relayer::MethodResult;
-using ferry::relayer::RequestContext;
-using ferry::relayer::RpcMethodError;
+using ferry::api::ApiServer;
+using ferry::api::ApiServerOptions;
+using ferry::api::ApiServerStats;
+using ferry::api::HttpReply;
+using ferry::api::MethodResult;
+using ferry::api::RequestContext;
+using ferry::api::RpcMethodError;
 using ferry::test::get_request;
 using ferry::test::HttpAnswer;
 using ferry::test::post_request;

@@ -13,7 +13,7 @@
 // --devnet starts a devnet (two anvil chains, 3 validators per chain, the relayer; real
 // `ferry start` processes), keeps packets flowing both ways while the load runs, and also
 // reports the relaying (sent / delivered) and the relayer's RSS and CPU. Progress goes to stderr.
-#include "relayer/devnet.hpp"
+#include "devnet/devnet.hpp"
 #include "tests/support/work_dir.hpp"
 
 #include <CLI/CLI.hpp>
@@ -237,12 +237,12 @@ json report(const LoadOptions& o, LoadResult& r) {
 
 int run_devnet(LoadOptions o) {
     using namespace ferry;
-    relayer::DevnetOptions d;
+    devnet::DevnetOptions d;
     d.work_dir = o.work_dir.empty() ? test::make_work_dir("ferry-api-load") : fs::path(o.work_dir);
     d.anvil = FERRY_ANVIL;
     d.ferry_binary = FERRY_BINARY;
     progress("starting a devnet in " + d.work_dir.string());
-    relayer::Devnet net(d);
+    devnet::Devnet net(d);
     const auto fail = [](const std::string& what) {
         progress("devnet failed: " + what);
         return 1;
@@ -266,7 +266,7 @@ int run_devnet(LoadOptions o) {
     if (auto r = net.start_relayer(); !r) return fail(r.error().message);
     o.url = net.relayer_api_url();
     // Warm up: one packet each way delivered before measuring.
-    std::vector<relayer::SentPacket> sent;
+    std::vector<devnet::SentPacket> sent;
     for (const char* from : {"alpha", "beta"}) {
         auto s = net.send_packets(from, 1, "warm-up");
         if (!s) {
@@ -309,7 +309,7 @@ int run_devnet(LoadOptions o) {
     load.join();
     const auto load_after = loadavg();
     json out = report(o, result);
-    relayer::WaitOptions wait;
+    devnet::WaitOptions wait;
     wait.timeout = std::chrono::seconds(120);
     auto delivered = net.wait_delivered(sent, wait);
     json relaying = {{"packets_sent_during_load", sent.size()},

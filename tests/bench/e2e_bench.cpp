@@ -12,7 +12,7 @@
 // Progress goes to stderr. Usage: ferry_e2e_bench [--packets N] [--runs R] [--batch-size B]
 // [--work-dir DIR] [--keep] [--timeout S]
 #include "chains/evm/ferry_abi.hpp"
-#include "relayer/devnet.hpp"
+#include "devnet/devnet.hpp"
 #include "tests/support/ferry_chain.hpp"
 #include "tests/support/work_dir.hpp"
 
@@ -41,9 +41,9 @@
 namespace fs = std::filesystem;
 namespace evm = ferry::chains::evm;
 using namespace ferry;
-using relayer::Devnet;
-using relayer::DevnetOptions;
-using relayer::SentPacket;
+using devnet::Devnet;
+using devnet::DevnetOptions;
+using devnet::SentPacket;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -217,7 +217,7 @@ nlohmann::json run_once(const BenchOptions& options, std::size_t run, const fs::
     progress("sent (blocks " + std::to_string(sent->front().block) + ".." +
              std::to_string(sent->back().block) + "); waiting for delivery");
 
-    relayer::WaitOptions wait;
+    devnet::WaitOptions wait;
     wait.timeout = std::chrono::seconds(options.timeout_s);
     wait.poll = std::chrono::milliseconds(200);
     std::size_t delivered = 0;

@@ -1,7 +1,7 @@
 // Proves the real `ferry status|packets|packet|retry` processes talk JSON-RPC to a node API (an
 // in-process fake ApiServer answering canned spec-shaped JSON): text and --json output, cursor
 // following, the admin bearer token sent but never printed, and clear errors.
-#include "relayer/api_server.hpp"
+#include "api/api_server.hpp"
 #include "run_ferry.hpp"
 
 #include <gtest/gtest.h>
@@ -23,11 +23,11 @@
 namespace {
 
 using ferry::chains::Task;
-using ferry::relayer::ApiServer;
-using ferry::relayer::ApiServerOptions;
-using ferry::relayer::MethodResult;
-using ferry::relayer::RequestContext;
-using ferry::relayer::RpcMethodError;
+using ferry::api::ApiServer;
+using ferry::api::ApiServerOptions;
+using ferry::api::MethodResult;
+using ferry::api::RequestContext;
+using ferry::api::RpcMethodError;
 using ferry::test::run_ferry;
 using nlohmann::json;
 

@@ -2,7 +2,7 @@
 // packet's id, route and nonce as fields, that text stays readable, and that a real
 // `ferry start --log-format json` writes only JSON lines to stderr with no secret in them.
 #include "relayer/logging.hpp"
-#include "relayer/process.hpp"
+#include "devnet/process.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -111,13 +111,13 @@ TEST(log_format, ferry_start_writes_json_lines) {
                   "outbox": "0x5fbdb2315678afecb367f032d93f642f64180aa3"}],
       "validator": {"chain": "alpha", "key": {"env": "FERRY_TEST_LOG_KEY"}}
     })";
-    ferry::relayer::SpawnOptions spawn;
+    ferry::devnet::SpawnOptions spawn;
     spawn.executable = FERRY_BINARY;
     spawn.args = {"start",       "-c",   (dir / "node.json").string(), "--log-format", "json",
                   "--log-level", "debug"};
     spawn.env = {"FERRY_TEST_LOG_KEY=" + key};
     spawn.log_file = dir / "ferry.log";
-    auto child = ferry::relayer::ChildProcess::spawn(spawn);
+    auto child = ferry::devnet::ChildProcess::spawn(spawn);
     ASSERT_TRUE(child) << child.error().message;
     auto listening = child->wait_for_line("ferry: listening on", std::chrono::seconds(30));
     ASSERT_TRUE(listening) << listening.error().message;

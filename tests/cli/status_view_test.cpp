@@ -1,7 +1,7 @@
 // Proves `ferry status`, `ferry packets` and `ferry packet` render fixed API answers exactly as
 // the golden files under tests/cli/golden/ (FERRY_UPDATE_GOLDEN=1 rewrites them), and that the
 // renderers survive odd input.
-#include "relayer/status_view.hpp"
+#include "cli/status_view.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -14,10 +14,10 @@
 
 namespace {
 
-using ferry::relayer::humanize_seconds;
-using ferry::relayer::render_packet;
-using ferry::relayer::render_packets;
-using ferry::relayer::render_status;
+using ferry::cli::humanize_seconds;
+using ferry::cli::render_packet;
+using ferry::cli::render_packets;
+using ferry::cli::render_status;
 using nlohmann::json;
 
 std::string golden_path(const std::string& name) {
@@ -84,7 +84,7 @@ TEST(status_view, status_lists_what_is_stuck_and_why) {
 }
 
 TEST(status_view, low_balance_threshold_is_an_option) {
-    ferry::relayer::StatusViewOptions options;
+    ferry::cli::StatusViewOptions options;
     options.low_balance_eth = 0.01;
     const std::string text = render_status(fixture("status.json"), options);
     EXPECT_EQ(text.find("relayer wallet"), std::string::npos);

@@ -1,6 +1,6 @@
 // Proves AnvilNode starts a real anvil on a loopback port it learns from anvil's output, with the
 // chain id and block time asked for, and stops it; and that bad start-ups fail with a reason.
-#include "relayer/process.hpp"
+#include "devnet/process.hpp"
 #include "tests/support/anvil.hpp"
 #include "tests/support/ferry_chain.hpp"
 #include "tests/support/rpc_client.hpp"
@@ -20,8 +20,8 @@
 namespace {
 
 using namespace std::chrono_literals;
-using ferry::relayer::AnvilNode;
-using ferry::relayer::AnvilOptions;
+using ferry::devnet::AnvilNode;
+using ferry::devnet::AnvilOptions;
 using ferry::test::quantity_u64;
 using ferry::test::RpcClient;
 

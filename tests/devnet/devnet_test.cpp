@@ -1,7 +1,7 @@
 // Proves the Devnet harness builds a real two-chain network (contracts deployed and configured,
 // node configs the loader accepts, no keys in files), sends and tracks real packets, and starts,
 // signals and stops node processes with their keys in the environment only.
-#include "relayer/devnet.hpp"
+#include "devnet/devnet.hpp"
 #include "chains/evm/abi.hpp"
 #include "chains/evm/ferry_abi.hpp"
 #include "chains/evm/packet.hpp"
@@ -33,11 +33,11 @@ using ferry::crypto::Address;
 using ferry::crypto::Bytes;
 using ferry::crypto::ChainId;
 using ferry::crypto::to_u64;
-using ferry::relayer::Devnet;
-using ferry::relayer::DevnetChain;
-using ferry::relayer::DevnetOptions;
-using ferry::relayer::SentPacket;
-using ferry::relayer::WaitOptions;
+using ferry::devnet::Devnet;
+using ferry::devnet::DevnetChain;
+using ferry::devnet::DevnetOptions;
+using ferry::devnet::SentPacket;
+using ferry::devnet::WaitOptions;
 using nlohmann::json;
 
 std::string read_text(const std::filesystem::path& path) {
@@ -232,8 +232,8 @@ TEST_F(DevnetTest, deploys_configures_both_inboxes_and_writes_node_configs) {
     for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
         if (entry.path().extension() != ".json") continue;
         const auto text = read_text(entry.path());
-        for (std::size_t account = 0; account < ferry::relayer::kDevAccountCount; ++account) {
-            const auto key = ferry::relayer::dev_account(account).key.reveal_hex().substr(2);
+        for (std::size_t account = 0; account < ferry::devnet::kDevAccountCount; ++account) {
+            const auto key = ferry::devnet::dev_account(account).key.reveal_hex().substr(2);
             EXPECT_EQ(text.find(key), std::string::npos)
                 << entry.path() << " holds dev key #" << account;
         }
@@ -255,7 +255,7 @@ TEST_F(DevnetTest, sends_packets_fast_and_tracks_their_delivery) {
     auto sent = net.send_packets("alpha", 12, "demo");
     ASSERT_TRUE(sent) << sent.error().message;
     ASSERT_EQ(sent->size(), 12u);
-    const auto deployer = ferry::relayer::dev_account(ferry::relayer::kDeployerAccount).address;
+    const auto deployer = ferry::devnet::dev_account(ferry::devnet::kDeployerAccount).address;
     std::set<ferry::crypto::PacketId> ids;
     for (std::size_t k = 0; k < sent->size(); ++k) {
         const auto& p = (*sent)[k];
@@ -368,7 +368,7 @@ TEST_F(DevnetTest, starts_signals_and_stops_nodes_with_keys_only_in_their_enviro
 
     const auto r = net.start_validator(1);
     ASSERT_TRUE(r) << r.error().message;
-    const auto key = ferry::relayer::dev_account(2).key.reveal_hex();
+    const auto key = ferry::devnet::dev_account(2).key.reveal_hex();
     for (const auto* chain : {"alpha", "beta"}) {
         SCOPED_TRACE(chain);
         const std::string name = std::string("validator-1-") + chain;
@@ -499,14 +499,14 @@ TEST(devnet_command, help_describes_it_and_bad_usage_exits_2) {
         std::filesystem::temp_directory_path() / ("ferry-devnet-cli-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const auto run = [&](std::vector<std::string> args) {
-        ferry::relayer::SpawnOptions spawn;
+        ferry::devnet::SpawnOptions spawn;
         spawn.executable = FERRY_BINARY;
         spawn.args = std::move(args);
         spawn.log_file = dir / "out.log";
-        auto child = ferry::relayer::ChildProcess::spawn(spawn).value();
+        auto child = ferry::devnet::ChildProcess::spawn(spawn).value();
         const auto status = child.wait_for(30s);
         EXPECT_TRUE(status.has_value());
-        return std::make_pair(status.value_or(ferry::relayer::ExitStatus{}), child.output());
+        return std::make_pair(status.value_or(ferry::devnet::ExitStatus{}), child.output());
     };
     const auto [help_status, help] = run({"devnet", "--help"});
     EXPECT_TRUE(help_status.success()) << help;

@@ -1,6 +1,6 @@
 // Proves ChildProcess spawns, logs, signals, waits for and stops real processes, that the
 // /proc readers and free_loopback_port return real values, and that nothing leaks into a child.
-#include "relayer/process.hpp"
+#include "devnet/process.hpp"
 
 #include <gtest/gtest.h>
 
@@ -22,9 +22,9 @@
 namespace {
 
 using namespace std::chrono_literals;
-using ferry::relayer::ChildProcess;
-using ferry::relayer::ExitStatus;
-using ferry::relayer::SpawnOptions;
+using ferry::devnet::ChildProcess;
+using ferry::devnet::ExitStatus;
+using ferry::devnet::SpawnOptions;
 
 class ChildProcessTest : public ::testing::Test {
 protected:
@@ -320,18 +320,18 @@ TEST_F(ChildProcessTest, reads_peak_memory_and_cpu_time_while_it_runs) {
 TEST(process_proc, readers_work_for_this_process_and_fail_for_a_bad_pid) {
     volatile double sink = 0;
     for (int i = 0; i < 20'000'000; ++i) sink = sink + 1.0;
-    const auto rss = ferry::relayer::peak_rss_bytes(::getpid());
+    const auto rss = ferry::devnet::peak_rss_bytes(::getpid());
     ASSERT_TRUE(rss.has_value());
     EXPECT_GT(*rss, 1024u * 1024);
-    const auto cpu = ferry::relayer::cpu_seconds(::getpid());
+    const auto cpu = ferry::devnet::cpu_seconds(::getpid());
     ASSERT_TRUE(cpu.has_value());
     EXPECT_GT(*cpu, 0.0);
-    EXPECT_FALSE(ferry::relayer::peak_rss_bytes(-5).has_value());
-    EXPECT_FALSE(ferry::relayer::cpu_seconds(-5).has_value());
+    EXPECT_FALSE(ferry::devnet::peak_rss_bytes(-5).has_value());
+    EXPECT_FALSE(ferry::devnet::cpu_seconds(-5).has_value());
 }
 
 TEST(process_port, free_loopback_port_can_be_bound_again) {
-    auto port = ferry::relayer::free_loopback_port();
+    auto port = ferry::devnet::free_loopback_port();
     ASSERT_TRUE(port) << port.error().message;
     EXPECT_GT(*port, 0);
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -1,5 +1,5 @@
 // The fixture of the end-to-end tests: a devnet of real `ferry start` processes on anvil
-// (relayer/devnet.hpp) per test, with helpers to wait for delivery, read the relayer's status
+// (devnet/devnet.hpp) per test, with helpers to wait for delivery, read the relayer's status
 // and check on the destination chains that every packet arrived exactly once.
 #pragma once
 
@@ -7,7 +7,7 @@
 #include "chains/evm/ferry_abi.hpp"
 #include "crypto/keccak.hpp"
 #include "relayer/config.hpp"
-#include "relayer/devnet.hpp"
+#include "devnet/devnet.hpp"
 #include "storage/sqlite_queue.hpp"
 #include "tests/support/ferry_chain.hpp"
 #include "tests/support/rpc_client.hpp"
@@ -31,9 +31,9 @@
 namespace ferry::test {
 
 namespace evm = chains::evm;
-using relayer::Devnet;
-using relayer::DevnetOptions;
-using relayer::SentPacket;
+using devnet::Devnet;
+using devnet::DevnetOptions;
+using devnet::SentPacket;
 
 inline DevnetOptions devnet_options(const std::string& name) {
     DevnetOptions o;
@@ -58,8 +58,8 @@ protected:
         return *net_;
     }
 
-    relayer::WaitOutcome wait(std::span<const SentPacket> sent, std::chrono::seconds timeout) {
-        relayer::WaitOptions w;
+    devnet::WaitOutcome wait(std::span<const SentPacket> sent, std::chrono::seconds timeout) {
+        devnet::WaitOptions w;
         w.timeout = timeout;
         auto r = net_->wait_delivered(sent, w);
         if (!r) throw std::runtime_error(r.error().message);

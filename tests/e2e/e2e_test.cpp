@@ -6,7 +6,7 @@
 #include "chains/evm/ferry_abi.hpp"
 #include "crypto/keccak.hpp"
 #include "relayer/config.hpp"
-#include "relayer/devnet.hpp"
+#include "devnet/devnet.hpp"
 #include "storage/sqlite_queue.hpp"
 #include "tests/e2e/devnet_fixture.hpp"
 #include "tests/support/ferry_chain.hpp"
@@ -25,9 +25,9 @@
 namespace fs = std::filesystem;
 namespace evm = ferry::chains::evm;
 using namespace ferry;
-using relayer::Devnet;
-using relayer::DevnetOptions;
-using relayer::SentPacket;
+using devnet::Devnet;
+using devnet::DevnetOptions;
+using devnet::SentPacket;
 
 namespace {
 

@@ -1,14 +1,14 @@
 // The pipeline end to end under faults: a validator answering with bad signatures, a packet that
 // expires before it can be attested, a delivery transaction stuck in the destination's pool, a
 // source reorg before confirmations, and an RPC outage of the destination. Each test runs its own
-// devnet (real anvil chains, real `ferry start` validators and relayer; relayer/devnet.hpp).
+// devnet (real anvil chains, real `ferry start` validators and relayer; devnet/devnet.hpp).
 // Also a delivery reorged out on the destination before its confirmations.
 #include "chains/evm/abi.hpp"
 #include "chains/evm/ferry_abi.hpp"
 #include "chains/evm/packet.hpp"
 #include "crypto/keccak.hpp"
 #include "relayer/config.hpp"
-#include "relayer/devnet.hpp"
+#include "devnet/devnet.hpp"
 #include "storage/sqlite_queue.hpp"
 #include "tests/e2e/devnet_fixture.hpp"
 #include "tests/support/ferry_chain.hpp"
@@ -37,9 +37,9 @@ namespace fs = std::filesystem;
 namespace evm = ferry::chains::evm;
 using namespace ferry;
 using nlohmann::json;
-using relayer::Devnet;
-using relayer::DevnetOptions;
-using relayer::SentPacket;
+using devnet::Devnet;
+using devnet::DevnetOptions;
+using devnet::SentPacket;
 
 namespace {
 
@@ -91,7 +91,7 @@ json rpc_error(const json& id, int code, const std::string& message) {
 TEST_F(e2e_faults, a_validator_signing_garbage_is_refused_and_delivery_goes_on) {
     Devnet& net = prepare(devnet_options("badsig"));
     const std::string v1_url = net.validator_api_url(1, "alpha").value();
-    const auto v3 = test::dev_account(relayer::kFirstValidatorAccount + 2);
+    const auto v3 = test::dev_account(devnet::kFirstValidatorAccount + 2);
     const auto* alpha = net.chain("alpha").value();
     const crypto::ChainId alpha_id = alpha->chain_id;
     crypto::Address other_outbox = alpha->outbox;
@@ -192,7 +192,7 @@ TEST_F(e2e_faults, a_packet_past_its_expiry_is_never_delivered) {
     const std::string text = "expires soon";
     const crypto::Bytes body(text.begin(), text.end());
     const auto receipt =
-        client.send(test::dev_account(relayer::kDeployerAccount), alpha->outbox,
+        client.send(test::dev_account(devnet::kDeployerAccount), alpha->outbox,
                     evm::outbox_send_calldata(
                         beta->chain_id, evm::address_to_bytes32(beta->recipient), expiry, body));
     ASSERT_TRUE(receipt.success);

@@ -1,11 +1,11 @@
-// Fuzzes the API server's JSON-RPC request parsing (relayer/api_dispatch.hpp, used by
-// relayer/api_server.cpp) on untrusted POST bodies. Properties: the body is refused exactly
+// Fuzzes the API server's JSON-RPC request parsing (api/api_dispatch.hpp, used by
+// api/api_server.cpp) on untrusted POST bodies. Properties: the body is refused exactly
 // when it is not JSON, nests too deep, or is an empty or oversized batch; each request object
 // is accepted exactly when a reference model of JSON-RPC 2.0 accepts it, with the same method,
 // id and params, and a refused one echoes its id only when the id was valid; every answer the
 // server would write (an error, or a result) serialises to JSON that parses back with the id.
 #include "fuzz_check.hpp"
-#include "relayer/api_dispatch.hpp"
+#include "api/api_dispatch.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -49,19 +49,19 @@ void check_answer(const json& answer, const json& id) {
 }
 
 void check_request(const json& entry) {
-    const auto parsed = relayer::parse_rpc_request(entry);
+    const auto parsed = api::parse_rpc_request(entry);
     const bool accepted = model_accepts(entry);
     FUZZ_CHECK(parsed.has_value() == accepted,
                accepted ? "a valid request was refused" : "an invalid request was accepted",
                dump(entry).substr(0, 300));
     if (!parsed) {
         const auto& e = parsed.error();
-        FUZZ_CHECK(e.code == relayer::kJsonRpcInvalidRequest, "request error is not -32600", "");
+        FUZZ_CHECK(e.code == api::kJsonRpcInvalidRequest, "request error is not -32600", "");
         FUZZ_CHECK(!e.message.empty(), "request error without a message", "");
         const bool id_valid = entry.is_object() && entry.contains("id") && valid_id(entry["id"]);
         FUZZ_CHECK(e.id == (id_valid ? entry["id"] : json(nullptr)),
                    "request error echoes another id", dump(e.id));
-        check_answer(relayer::rpc_error_response(e.code, e.message, nullptr, e.id), e.id);
+        check_answer(api::rpc_error_response(e.code, e.message, nullptr, e.id), e.id);
         return;
     }
     const auto& r = *parsed;
@@ -76,16 +76,16 @@ void check_request(const json& entry) {
     json canon = {{"jsonrpc", "2.0"}, {"method", r.method}};
     if (entry.contains("params")) canon["params"] = *r.params;
     if (r.has_id) canon["id"] = r.id;
-    const auto again = relayer::parse_rpc_request(canon);
+    const auto again = api::parse_rpc_request(canon);
     FUZZ_CHECK(again && again->method == r.method && again->id == r.id &&
                    again->has_id == r.has_id && *again->params == *r.params,
                "a canonical re-write parses differently", dump(canon).substr(0, 300));
 
     // The answers the server can give: not found (echoing the method), an error, a result.
     check_answer(
-        relayer::rpc_error_response(-32601, "method '" + r.method + "' not found", nullptr, r.id),
+        api::rpc_error_response(-32601, "method '" + r.method + "' not found", nullptr, r.id),
         r.id);
-    check_answer(relayer::rpc_error_response(-32602, "bad params", *r.params, r.id), r.id);
+    check_answer(api::rpc_error_response(-32602, "bad params", *r.params, r.id), r.id);
     check_answer(json{{"jsonrpc", "2.0"}, {"result", *r.params}, {"id", r.id}}, r.id);
 }
 
@@ -93,23 +93,23 @@ void check_request(const json& entry) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view body(reinterpret_cast<const char*>(data), size);
-    const auto parsed = relayer::parse_rpc_body(body, kMaxBatch);
+    const auto parsed = api::parse_rpc_body(body, kMaxBatch);
     if (!parsed) {
         const auto& e = parsed.error();
         FUZZ_CHECK(e.id.is_null(), "a body error carries an id", "");
         FUZZ_CHECK(!e.message.empty(), "a body error without a message", "");
-        if (e.code == relayer::kJsonRpcParseError) {
+        if (e.code == api::kJsonRpcParseError) {
             // Refused as not JSON: either the parser agrees, or it nests too deep.
             const bool deep = e.message.find("nested deeper") != std::string::npos;
             FUZZ_CHECK(deep || !json::accept(body), "valid JSON refused as a parse error",
                        e.message);
         } else {
-            FUZZ_CHECK(e.code == relayer::kJsonRpcInvalidRequest, "body error of another code", "");
+            FUZZ_CHECK(e.code == api::kJsonRpcInvalidRequest, "body error of another code", "");
             const json doc = json::parse(body, nullptr, false);
             FUZZ_CHECK(doc.is_array() && (doc.empty() || doc.size() > kMaxBatch),
                        "a batch of acceptable size was refused", "");
         }
-        check_answer(relayer::rpc_error_response(e.code, e.message, nullptr, e.id), e.id);
+        check_answer(api::rpc_error_response(e.code, e.message, nullptr, e.id), e.id);
         return 0;
     }
     FUZZ_CHECK(json::accept(body), "a body that is not JSON was accepted", "");

@@ -2,7 +2,7 @@
 // chain heads, RPC counters), passes `promtool check metrics` without a lint warning, holds
 // every metric the Grafana dashboard queries; GET /health answers 200 "ok" while the chains run
 // and 503 naming the chain once that chain's anvil is stopped.
-#include "relayer/devnet.hpp"
+#include "devnet/devnet.hpp"
 #include "relayer/version.hpp"
 #include "tests/support/work_dir.hpp"
 
@@ -34,9 +34,9 @@
 namespace fs = std::filesystem;
 namespace http = boost::beast::http;
 using namespace ferry;
-using relayer::Devnet;
-using relayer::DevnetOptions;
-using relayer::SentPacket;
+using devnet::Devnet;
+using devnet::DevnetOptions;
+using devnet::SentPacket;
 
 namespace {
 
@@ -194,7 +194,7 @@ TEST_F(metrics_live, metrics_hold_real_values_pass_promtool_and_cover_the_dashbo
     auto sent = net.send_packets("alpha", 5, "metrics a").value();
     auto back = net.send_packets("beta", 3, "metrics b").value();
     sent.insert(sent.end(), back.begin(), back.end());
-    relayer::WaitOptions wait;
+    devnet::WaitOptions wait;
     wait.timeout = std::chrono::seconds(90);
     const auto outcome = net.wait_delivered(sent, wait).value();
     ASSERT_TRUE(outcome.complete()) << outcome.delivered << " of " << sent.size();
@@ -255,7 +255,7 @@ TEST_F(metrics_live, metrics_hold_real_values_pass_promtool_and_cover_the_dashbo
     }
     EXPECT_GE(value_of(s, "ferry_chain_head{chain=\"alpha\"}"), static_cast<double>(alpha_block));
     const std::string relayer_address =
-        relayer::dev_account(relayer::kRelayerAccount).address.hex();
+        devnet::dev_account(devnet::kRelayerAccount).address.hex();
     // Anvil funds dev accounts with 10000 ether; the deliveries spent gas on both chains. The
     // monitor reads balances every poll interval: the last receipt may be newer than its read.
     for (const char* chain : {"alpha", "beta"}) {

@@ -1,6 +1,6 @@
 // The Prometheus text writer produces exactly the 0.0.4 exposition text (HELP/TYPE, counters,
 // gauges, cumulative histograms, escaping), refuses misuse, and /health's per-chain verdict.
-#include "relayer/metrics.hpp"
+#include "api/metrics.hpp"
 #include "relayer/metrics_endpoint.hpp"
 #include "relayer/runtime.hpp"
 
@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 using namespace ferry::relayer;
+using namespace ferry::api;
 
 TEST(prometheus_writer, counter_and_gauge_exact_text) {
     PrometheusWriter w;

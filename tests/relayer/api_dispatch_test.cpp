@@ -1,6 +1,6 @@
-// JSON-RPC request parsing of the API server (relayer/api_dispatch.hpp): bodies, batches and
+// JSON-RPC request parsing of the API server (api/api_dispatch.hpp): bodies, batches and
 // request objects are accepted or refused with the right code, message and id.
-#include "relayer/api_dispatch.hpp"
+#include "api/api_dispatch.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,10 +8,10 @@
 
 namespace {
 
-using ferry::relayer::kJsonRpcInvalidRequest;
-using ferry::relayer::kJsonRpcParseError;
-using ferry::relayer::parse_rpc_body;
-using ferry::relayer::parse_rpc_request;
+using ferry::api::kJsonRpcInvalidRequest;
+using ferry::api::kJsonRpcParseError;
+using ferry::api::parse_rpc_body;
+using ferry::api::parse_rpc_request;
 using nlohmann::json;
 
 TEST(api_dispatch, body_single_and_batch) {
@@ -86,10 +86,10 @@ TEST(api_dispatch, request_errors_echo_a_valid_id_only) {
 }
 
 TEST(api_dispatch, error_response_shape) {
-    const json e = ferry::relayer::rpc_error_response(-32601, "nope", nullptr, 5);
+    const json e = ferry::api::rpc_error_response(-32601, "nope", nullptr, 5);
     EXPECT_EQ(e,
               json::parse(R"({"jsonrpc":"2.0","error":{"code":-32601,"message":"nope"},"id":5})"));
-    const json d = ferry::relayer::rpc_error_response(-1, "m", json{{"k", 1}}, nullptr);
+    const json d = ferry::api::rpc_error_response(-1, "m", json{{"k", 1}}, nullptr);
     EXPECT_EQ(d["error"]["data"]["k"], 1);
 }
 

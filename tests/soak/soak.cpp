@@ -1,5 +1,5 @@
 // The soak test: two anvil chains, three validators per chain and the relayer (real
-// `ferry start` processes, relayer/devnet.hpp), the relayer reaching beta through a killable TCP
+// `ferry start` processes, devnet/devnet.hpp), the relayer reaching beta through a killable TCP
 // proxy, a steady stream of packets both ways, and at random intervals SIGKILL + restart of the
 // relayer, SIGKILL + restart of one validator, and close + reopen of the proxy. At the end it
 // stops sending, waits for delivery and checks on chain that every packet sent was delivered
@@ -9,7 +9,7 @@
 #include "chains/evm/abi.hpp"
 #include "chains/evm/ferry_abi.hpp"
 #include "crypto/keccak.hpp"
-#include "relayer/devnet.hpp"
+#include "devnet/devnet.hpp"
 #include "tests/support/ferry_chain.hpp"
 #include "tests/support/rpc_client.hpp"
 #include "tests/support/tcp_proxy.hpp"
@@ -118,12 +118,12 @@ fs::path make_work_dir() {
 }
 
 template <class T>
-T value_or_throw(relayer::DevnetResult<T> r, const std::string& what) {
+T value_or_throw(ferry::AppResult<T> r, const std::string& what) {
     if (!r) throw std::runtime_error(what + ": " + r.error().message);
     if constexpr (!std::is_void_v<T>) return std::move(*r);
 }
 
-void check_ok(relayer::DevnetResult<void> r, const std::string& what) {
+void check_ok(ferry::AppResult<void> r, const std::string& what) {
     if (!r) throw std::runtime_error(what + ": " + r.error().message);
 }
 
@@ -145,7 +145,7 @@ struct DeliveryCheck {
 };
 
 /// Reads every PacketDelivered of both Inboxes and TestRecipient's count per body.
-DeliveryCheck check_on_chain(relayer::Devnet& net, const std::vector<relayer::SentPacket>& sent) {
+DeliveryCheck check_on_chain(devnet::Devnet& net, const std::vector<devnet::SentPacket>& sent) {
     DeliveryCheck out;
     std::map<crypto::PacketId, int> times;
     std::map<crypto::PacketId, bool> ours;
@@ -213,14 +213,14 @@ int run(const Options& o) {
         return std::chrono::duration_cast<Clock::duration>(Seconds(uniform(0.5, 1.5) * mean_s));
     };
 
-    relayer::DevnetOptions dopt;
+    devnet::DevnetOptions dopt;
     dopt.work_dir = o.work_dir.empty() ? make_work_dir() : fs::path(o.work_dir);
     dopt.anvil = o.anvil;
     dopt.ferry_binary = o.ferry;
     dopt.block_time_s = o.block_time_s;
     dopt.validators = 3;
     dopt.threshold = 2;
-    relayer::Devnet net(dopt);
+    devnet::Devnet net(dopt);
     std::cout << "soak: work dir " << net.work_dir() << " (logs there), seed " << o.seed << '\n';
 
     check_ok(net.start_chains(), "starting the chains");
@@ -261,7 +261,7 @@ int run(const Options& o) {
     };
     new_incarnation();
 
-    std::vector<relayer::SentPacket> sent;
+    std::vector<devnet::SentPacket> sent;
     std::map<std::string, std::size_t> kills = {{"relayer", 0}, {"validator", 0}, {"proxy", 0}};
     std::vector<std::string> unexpected;
     std::size_t send_errors = 0;
@@ -391,7 +391,7 @@ int run(const Options& o) {
               << " packets; waiting for delivery" << std::endl;
     if (proxy_down) proxy.reopen();
     if (validator_down != 0) check_ok(net.start_validator(validator_down), "restarting validator");
-    relayer::WaitOptions wait;
+    devnet::WaitOptions wait;
     wait.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.drain_timeout_s * 1000));
     wait.poll = std::chrono::milliseconds(500);
     const auto outcome = value_or_throw(net.wait_delivered(sent, wait), "waiting for delivery");

@@ -1,6 +1,6 @@
 #include "tests/support/anvil.hpp"
 
-#include "relayer/process.hpp"
+#include "devnet/process.hpp"
 
 #include <stdexcept>
 #include <utility>
@@ -8,13 +8,13 @@
 namespace ferry::test {
 
 AnvilProcess::AnvilProcess(Options options) : options_(options) {
-    relayer::AnvilOptions anvil;
+    devnet::AnvilOptions anvil;
     anvil.anvil = FERRY_ANVIL;
     anvil.chain_id = options_.chain_id;
     if (options_.block_time) anvil.block_time_s = static_cast<double>(*options_.block_time);
-    auto node = relayer::AnvilNode::start(std::move(anvil));
+    auto node = devnet::AnvilNode::start(std::move(anvil));
     if (!node) throw std::runtime_error(node.error().message);
-    node_ = std::make_unique<relayer::AnvilNode>(std::move(*node));
+    node_ = std::make_unique<devnet::AnvilNode>(std::move(*node));
     port_ = node_->port();
     url_ = node_->url();
 }

@@ -1,5 +1,5 @@
 // Starts a real anvil chain (FERRY_ANVIL) on a free loopback port for a test and stops it again.
-// A thin test-facing wrapper over relayer::AnvilNode (relayer/process.hpp).
+// A thin test-facing wrapper over devnet::AnvilNode (devnet/process.hpp).
 #pragma once
 
 #include <cstdint>
@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-namespace ferry::relayer {
+namespace ferry::devnet {
 class AnvilNode;
 }
 
@@ -45,7 +45,7 @@ public:
 
 private:
     Options options_;
-    std::unique_ptr<relayer::AnvilNode> node_;
+    std::unique_ptr<devnet::AnvilNode> node_;
     std::uint16_t port_ = 0;
     std::string url_;
 };

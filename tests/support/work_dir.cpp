@@ -1,6 +1,6 @@
 #include "tests/support/work_dir.hpp"
 
-#include "relayer/devnet.hpp"
+#include "devnet/devnet.hpp"
 
 #include <stdlib.h>
 
@@ -17,7 +17,7 @@ std::filesystem::path make_work_dir(const std::string& prefix) {
     return made;
 }
 
-void finish_devnet(relayer::Devnet& net, bool test_failed) {
+void finish_devnet(devnet::Devnet& net, bool test_failed) {
     net.stop_all();
     if (test_failed) {
         for (const auto& f : net.log_files()) std::cerr << "log kept: " << f << '\n';

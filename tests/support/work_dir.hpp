@@ -1,11 +1,11 @@
-// Scratch directories for tests and benchmarks that run devnets (relayer/devnet.hpp), and the
+// Scratch directories for tests and benchmarks that run devnets (devnet/devnet.hpp), and the
 // common end of such a test: logs kept when it failed, everything removed when it passed.
 #pragma once
 
 #include <filesystem>
 #include <string>
 
-namespace ferry::relayer {
+namespace ferry::devnet {
 class Devnet;
 }
 
@@ -17,6 +17,6 @@ std::filesystem::path make_work_dir(const std::string& prefix);
 
 /// Stops every process of `net`. When `test_failed`, its work directory is kept and the log
 /// files are listed on stderr; otherwise the work directory is removed.
-void finish_devnet(relayer::Devnet& net, bool test_failed);
+void finish_devnet(devnet::Devnet& net, bool test_failed);
 
 }  // namespace ferry::test
