@@ -105,12 +105,34 @@ inline constexpr auto kReplaced = pinned<DeliveryState::replaced, "2">();
 inline constexpr auto kDropped = pinned<DeliveryState::dropped, "3">();
 inline constexpr auto kDeliveryFailed = pinned<DeliveryState::failed, "4">();
 
+/// Whether `list` ("0, 1, 2, 4") holds exactly the numbers of the packet states for which
+/// `holds` is true.
+consteval bool lists_exactly(std::string_view list, bool (*holds)(PacketState) noexcept) {
+    bool listed[kPacketStateCount]{};
+    std::size_t value = 0;
+    bool in_number = false;
+    for (const char c : list) {
+        if (c >= '0' && c <= '9') {
+            value = value * 10 + static_cast<std::size_t>(c - '0');
+            in_number = true;
+        } else if (in_number) {
+            if (value >= kPacketStateCount) return false;
+            listed[value] = true;
+            value = 0;
+            in_number = false;
+        }
+    }
+    if (in_number) {
+        if (value >= kPacketStateCount) return false;
+        listed[value] = true;
+    }
+    for (std::size_t i = 0; i < kPacketStateCount; ++i)
+        if (listed[i] != holds(static_cast<PacketState>(i))) return false;
+    return true;
+}
+
 /// The pending packet states (see is_pending) as an SQL list: "0, 1, 2, 4".
 inline constexpr auto kPending = cat(kObserved, ", ", kAttested, ", ", kSubmitted, ", ", kFailed);
-
-static_assert(is_pending(PacketState::observed) && is_pending(PacketState::attested) &&
-              is_pending(PacketState::submitted) && is_pending(PacketState::failed) &&
-              !is_pending(PacketState::delivered) && !is_pending(PacketState::dead) &&
-              !is_pending(PacketState::rejected) && !is_pending(PacketState::expired));
+static_assert(lists_exactly(kPending, is_pending), "kPending must list what is_pending holds for");
 
 }  // namespace ferry::storage::sql
