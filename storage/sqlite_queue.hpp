@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ferry::storage {
@@ -145,6 +146,9 @@ private:
     Result<std::vector<SubmittedPacket>> submitted_packets(std::int64_t delivery_id);
     Result<void> submit_packet(const PacketId& id, const Delivery& delivery,
                                std::int64_t delivery_id, UnixMillis now);
+    Result<std::optional<std::pair<std::int64_t, Hash32>>> live_delivery_of_nonce(
+        ChainId chain, const Address& account, std::uint64_t account_nonce,
+        std::string_view context);
     Result<void> check_nonce_free(const Delivery& delivery);
     Result<void> advance_account_nonce(const Delivery& delivery, UnixMillis now);
 

@@ -126,22 +126,32 @@ Result<void> SqliteQueue::record_delivery(const Delivery& delivery, UnixMillis n
     return commit(*tx);
 }
 
-// Fails unless no live delivery holds the delivery's account nonce.
-Result<void> SqliteQueue::check_nonce_free(const Delivery& delivery) {
+// The live delivery of (chain, account, account nonce), as (row id, tx hash), or nullopt.
+Result<std::optional<std::pair<std::int64_t, Hash32>>> SqliteQueue::live_delivery_of_nonce(
+    ChainId chain, const Address& account, std::uint64_t account_nonce, std::string_view context) {
     static constexpr auto kSql = sql::cat(
-        "SELECT tx_hash FROM deliveries INDEXED BY deliveries_account_nonce "
+        "SELECT id, tx_hash FROM deliveries INDEXED BY deliveries_account_nonce "
         "WHERE chain = ?1 AND account = ?2 AND account_nonce = ?3 AND state = ",
         sql::kLive);
     auto st = db_.prepare(kSql);
     if (!st) return fail_db(st.error(), "preparing a delivery query");
-    st->bind(1, delivery.chain).bind(2, delivery.account).bind(3, delivery.account_nonce);
+    st->bind(1, chain).bind(2, account).bind(3, account_nonce);
     auto row = st->step();
-    if (!row) return fail_db(row.error(), "looking up live deliveries");
-    if (*row)
+    if (!row) return fail_db(row.error(), context);
+    if (!*row) return std::optional<std::pair<std::int64_t, Hash32>>();
+    return std::optional(std::pair(st->i64(0), st->fixed<32>(1)));
+}
+
+// Fails unless no live delivery holds the delivery's account nonce.
+Result<void> SqliteQueue::check_nonce_free(const Delivery& delivery) {
+    auto live = live_delivery_of_nonce(delivery.chain, delivery.account, delivery.account_nonce,
+                                       "looking up live deliveries");
+    if (!live) return live.error();
+    if (*live)
         return fail(Error::invalid_argument, "account " + delivery.account.hex() + " nonce " +
                                                  std::to_string(delivery.account_nonce) +
                                                  " already has the live tx " +
-                                                 st->fixed<32>(0).hex() + "; replace it instead");
+                                                 (*live)->second.hex() + "; replace it instead");
     return {};
 }
 

@@ -82,19 +82,13 @@ Result<std::int64_t> SqliteQueue::packet_holder(const DeliveryRow& mined, const 
         return fail(Error::delivery_not_live, "delivery " + tx_hash.hex() + " is " +
                                                   std::string(delivery_state_name(mined.state)) +
                                                   ", not live");
-    static constexpr auto kSql = sql::cat(
-        "SELECT id FROM deliveries INDEXED BY deliveries_account_nonce "
-        "WHERE chain = ?1 AND account = ?2 AND account_nonce = ?3 AND state = ",
-        sql::kLive);
-    auto st = db_.prepare(kSql);
-    if (!st) return fail_db(st.error(), "preparing a delivery query");
-    st->bind(1, mined.chain).bind(2, mined.account).bind(3, mined.account_nonce);
-    auto row = st->step();
-    if (!row) return fail_db(row.error(), "looking up the live replacement");
-    if (!*row)
+    auto live = live_delivery_of_nonce(mined.chain, mined.account, mined.account_nonce,
+                                       "looking up the live replacement");
+    if (!live) return live.error();
+    if (!*live)
         return fail(Error::delivery_not_live,
                     "tx " + tx_hash.hex() + " was replaced and no live tx of its nonce remains");
-    return st->i64(0);
+    return (*live)->first;
 }
 
 Result<void> SqliteQueue::store_receipt(std::int64_t delivery_id, const Receipt& receipt,
