@@ -19,8 +19,9 @@ Result<std::vector<Delivery>> SqliteQueue::pending_deliveries(ChainId chain, std
     std::vector<std::pair<std::int64_t, Delivery>> found;
     {
         static constexpr auto kSql =
-            sql::cat(detail::kDeliveryColumns, "INDEXED BY deliveries_live WHERE chain = ?1 AND ",
-                     "state = ", sql::kLive, " ORDER BY id LIMIT ?2");
+            sql::cat(detail::kDeliveryColumns,
+                     "INDEXED BY deliveries_live WHERE chain = ?1 AND state = ", sql::kLive,
+                     " ORDER BY id LIMIT ?2");
         auto st = db_.prepare(kSql);
         if (!st) return fail_db(st.error(), "preparing a delivery query");
         st->bind(1, chain).bind(2, sql_limit(limit));
