@@ -7,7 +7,10 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ferry::storage {
 
@@ -93,21 +96,71 @@ public:
     const SqliteQueueOptions& options() const noexcept { return options_; }
 
 private:
+    struct DeliveryRow;
+    struct SubmittedPacket;
+    struct RouteWatermark;
+    struct NonceHolder;
+
     SqliteQueue(Database db, const SqliteQueueOptions& options)
         : db_(std::move(db)), options_(options) {}
 
+    // Errors and transactions (sqlite_queue.cpp).
     Error fail(Error e, std::string message);
     boost::system::error_code fail_db(boost::system::error_code e, std::string_view context);
+    Result<Transaction> begin();
+    Result<void> commit(Transaction& tx);
+
+    // Packet moves shared by several operations (sqlite_queue.cpp).
     Result<void> transition(std::span<const PacketId> ids, std::string_view sql, PacketState to,
                             std::string_view extra_text, UnixMillis now);
     boost::system::error_code explain_refusal(const PacketId& id, PacketState to);
     Result<bool> fail_one(std::int64_t seq, const PacketId& id, std::uint32_t attempts,
                           std::string_view error, FailureKind kind, UnixMillis now);
+    Result<void> each_row(Stmt& st, std::string_view context,
+                          const std::function<void(const Stmt&)>& on_row);
     Result<std::vector<PacketRecord>> read_packets(std::string_view sql,
                                                    const std::function<void(Stmt&)>& bind);
-    Result<std::vector<PacketId>> delivery_packets(std::int64_t delivery_id);
-    Result<Transaction> begin();
-    Result<void> commit(Transaction& tx);
+    Result<std::vector<PacketId>> delivery_packets(std::int64_t delivery_id, PacketState state);
+
+    // insert_packets, step by step (sqlite_queue_packets.cpp).
+    Result<void> check_source_chain(std::span<const NewPacket> packets, const Cursor& cursor);
+    Result<RouteWatermark> load_watermark(const Route& route);
+    Result<std::optional<std::int64_t>> insert_packet(const NewPacket& p, UnixMillis now);
+    Result<bool> check_equivocation(const NewPacket& p, std::int64_t seq, RouteWatermark& route,
+                                    UnixMillis now);
+    Result<std::vector<NonceHolder>> nonce_holders(const NewPacket& p, std::int64_t seq);
+    Result<void> reject_seq(std::int64_t seq, const std::string& why, UnixMillis now);
+    Result<void> save_watermark(const Route& route, RouteWatermark& watermark);
+    Result<void> save_cursor(const Cursor& cursor, UnixMillis now);
+
+    // Delivery lookups and the shared transition skeleton (sqlite_queue_deliveries.cpp).
+    Result<std::optional<DeliveryRow>> find_delivery(const Hash32& tx_hash);
+    Result<DeliveryRow> load_delivery(const Hash32& tx_hash);
+    Result<DeliveryRow> load_delivery(const Hash32& tx_hash, DeliveryState want);
+    Result<void> check_new_delivery(const Hash32& tx_hash);
+    Result<std::size_t> settle_delivery(
+        const Hash32& tx_hash, DeliveryState from, DeliveryState to, UnixMillis now,
+        const std::function<Result<std::size_t>(std::int64_t delivery_id)>& move_packets);
+    Result<std::size_t> update_delivery_packets(std::string_view sql, std::int64_t delivery_id,
+                                                UnixMillis now, std::string_view preparing);
+    Result<std::vector<SubmittedPacket>> submitted_packets(std::int64_t delivery_id);
+    Result<void> submit_packet(const PacketId& id, const Delivery& delivery,
+                               std::int64_t delivery_id, UnixMillis now);
+    Result<std::optional<std::pair<std::int64_t, Hash32>>> live_delivery_of_nonce(
+        ChainId chain, const Address& account, std::uint64_t account_nonce,
+        std::string_view context);
+    Result<void> check_nonce_free(const Delivery& delivery);
+    Result<void> advance_account_nonce(const Delivery& delivery, UnixMillis now);
+
+    // record_receipt, step by step (sqlite_queue_receipts.cpp).
+    Result<std::int64_t> packet_holder(const DeliveryRow& mined, const Hash32& tx_hash);
+    Result<void> store_receipt(std::int64_t delivery_id, const Receipt& receipt, UnixMillis now);
+    Result<ReceiptOutcome> settle_receipt_packets(std::int64_t holder, std::int64_t mined,
+                                                  const Receipt& receipt, UnixMillis now);
+
+    // Pruning, step by step (sqlite_queue_reads.cpp).
+    Result<void> prune_packet(std::int64_t seq);
+    Result<void> prune_deliveries(std::vector<std::int64_t> deliveries, UnixMillis cutoff);
 
     Database db_;
     SqliteQueueOptions options_;
