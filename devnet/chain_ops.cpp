@@ -4,6 +4,7 @@
 
 #include "chains/evm/abi.hpp"
 #include "chains/evm/contracts.hpp"
+#include "chains/evm/fee_policy.hpp"
 #include "chains/evm/deployment.hpp"
 #include "chains/evm/ferry_abi.hpp"
 #include "chains/evm/json.hpp"
@@ -41,8 +42,6 @@ using evm::outbox_constructor_args;
 using evm::inbox_constructor_args;
 
 constexpr std::uint64_t kGwei = 1'000'000'000;
-constexpr std::uint64_t kTipWei = kGwei;
-constexpr std::uint64_t kMinMaxFeeWei = 20 * kGwei;
 constexpr std::uint64_t kMaxBaseFeeWei = 1'000'000 * kGwei;
 // Outbox.send costs well under 100k gas for short bodies; the limit is fixed so that a burst of
 // sends needs no estimates, and generous so that none runs out.
@@ -171,6 +170,23 @@ AppResult<SentPacket> packet_of(const evm::Receipt& receipt, const DevnetChain& 
     return derr(src.name + ": transaction " + receipt.tx_hash.hex() + " emitted no PacketSent");
 }
 
+/// Fees of the devnet's Outbox.send bursts at `base_fee`: a fixed 1 gwei tip and a generous
+/// max fee (4 × base fee, at least 20 gwei, plus the tip), as a burst raises the base fee block
+/// after block.
+AppResult<evm::Fees> send_fees(const DevnetChain& src, std::uint64_t base_fee) {
+    if (base_fee > kMaxBaseFeeWei)
+        return derr(src.name + ": the base fee " + std::to_string(base_fee) +
+                    " wei is too high for a devnet");
+    evm::FeePolicy policy;
+    policy.fixed_tip = kGwei;
+    policy.base_fee_multiplier = 4.0;
+    policy.min_base_part = 20 * kGwei;
+    const auto fees = policy.quote(base_fee, policy.tip(std::nullopt));
+    if (!fees)
+        return derr(src.name + ": cannot price a send at base fee " + std::to_string(base_fee));
+    return *fees;
+}
+
 Task<AppResult<std::vector<SentPacket>>> send_packets_task(evm::RpcClient& rpc,
                                                               const DevnetChain& src,
                                                               const DevnetChain& dst,
@@ -183,12 +199,8 @@ Task<AppResult<std::vector<SentPacket>>> send_packets_task(evm::RpcClient& rpc,
     if (!block) co_return derr(rpc_text(block.error(), "eth_getBlockByNumber"));
     if (!*block || !(*block)->base_fee_per_gas || !(*block)->base_fee_per_gas->to_u64())
         co_return derr(src.name + ": the latest block has no usable base fee");
-    const std::uint64_t base_fee = *(*block)->base_fee_per_gas->to_u64();
-    if (base_fee > kMaxBaseFeeWei)
-        co_return derr(src.name + ": the base fee " + std::to_string(base_fee) +
-                       " wei is too high for a devnet");
-    // Generous: a burst of sends raises the base fee block after block.
-    const std::uint64_t max_fee = std::max(4 * base_fee, kMinMaxFeeWei) + kTipWei;
+    const auto fees = send_fees(src, *(*block)->base_fee_per_gas->to_u64());
+    if (!fees) co_return fees.error();
 
     std::vector<PendingSend> sends;
     sends.reserve(count);
@@ -199,8 +211,8 @@ Task<AppResult<std::vector<SentPacket>>> send_packets_task(evm::RpcClient& rpc,
         evm::Eip1559Tx tx;
         tx.chain_id = src.chain_id;
         tx.nonce = *nonce + (k - 1);
-        tx.max_priority_fee_per_gas = evm::U256::from_u64(kTipWei);
-        tx.max_fee_per_gas = evm::U256::from_u64(max_fee);
+        tx.max_priority_fee_per_gas = evm::U256::from_u64(fees->tip);
+        tx.max_fee_per_gas = evm::U256::from_u64(fees->max_fee);
         tx.gas_limit = kSendGasBase + kSendGasPerBodyByte * body.size();
         tx.to = src.outbox;
         tx.data = evm::outbox_send_calldata(dst.chain_id, recipient, 0, body);

@@ -205,8 +205,39 @@ Task<void> Attestor::run() {
     }
 }
 
+/// One round over a window of observed packets: what is asked and what came back.
+struct Attestor::Round {
+    std::vector<storage::PacketRecord> packets;
+    std::uint64_t first = 0;  ///< nonce window asked of the validators
+    std::uint64_t last = 0;
+    std::unordered_map<crypto::PacketId, crypto::Nonce> wanted;
+    std::set<crypto::Address> members;
+    std::size_t threshold = 0;
+    crypto::Address outbox;
+    std::unordered_map<crypto::PacketId, std::set<crypto::Address>> have;
+    std::vector<storage::Attestation> valid;
+    std::map<crypto::Address, std::string> unreachable;
+
+    bool complete() const {
+        if (have.size() < wanted.size()) return false;
+        return std::all_of(have.begin(), have.end(),
+                           [&](const auto& kv) { return kv.second.size() >= threshold; });
+    }
+};
+
 Task<std::size_t> Attestor::step() {
     short_of_threshold_ = false;
+    Round round;
+    if (!read_observed(round)) co_return 0;
+    auto fetch = ask_validators(round);
+    co_await collect(round, *fetch);
+    auto ready = commit(round);
+    if (!ready) co_return 0;
+    report_shortfall(round, ready->size());
+    co_return ready->size();
+}
+
+bool Attestor::read_observed(Round& round) {
     const storage::Route r = route();
     storage::PacketFilter filter;
     filter.state = storage::PacketState::observed;
@@ -216,30 +247,34 @@ Task<std::size_t> Attestor::step() {
     if (!page) {
         spdlog::error("attestor {}: reading observed packets: {}", storage::route_name(r),
                       queue_->last_error());
-        co_return 0;
+        return false;
     }
     if (page->packets.empty()) {
         set_waiting({});
-        co_return 0;
+        return false;
     }
-    const std::uint64_t first = crypto::to_u64(page->packets.front().nonce);
-    const std::uint64_t last = std::min(crypto::to_u64(page->packets.back().nonce), first + 999);
-    std::unordered_map<crypto::PacketId, crypto::Nonce> wanted;
-    for (const auto& p : page->packets)
-        if (crypto::to_u64(p.nonce) <= last) wanted.emplace(p.id, p.nonce);
+    round.packets = std::move(page->packets);
+    round.first = crypto::to_u64(round.packets.front().nonce);
+    round.last = std::min(crypto::to_u64(round.packets.back().nonce), round.first + 999);
+    for (const auto& p : round.packets)
+        if (crypto::to_u64(p.nonce) <= round.last) round.wanted.emplace(p.id, p.nonce);
 
-    const std::set<crypto::Address> members(set_->validators.begin(), set_->validators.end());
-    const std::size_t threshold = set_->threshold;
-    const crypto::Address outbox = set_->outbox;
+    round.members = std::set<crypto::Address>(set_->validators.begin(), set_->validators.end());
+    round.threshold = set_->threshold;
+    round.outbox = set_->outbox;
+    return true;
+}
 
+std::shared_ptr<Attestor::Fetch> Attestor::ask_validators(Round& round) {
+    const storage::Route r = route();
     // Ask every member with an endpoint, concurrently; one request per validator at a time.
     auto fetch = std::make_shared<Fetch>(executor_);
     const json params = {{"src", crypto::to_u64(r.src)},
                          {"dst", crypto::to_u64(r.dst)},
-                         {"from_nonce", first},
-                         {"to_nonce", last}};
+                         {"from_nonce", round.first},
+                         {"to_nonce", round.last}};
     for (const auto& e : endpoints_) {
-        if (!e->rpc || e->busy || members.count(e->address) == 0) continue;
+        if (!e->rpc || e->busy || round.members.count(e->address) == 0) continue;
         e->busy = true;
         ++fetch->outstanding;
         boost::asio::co_spawn(
@@ -255,103 +290,112 @@ Task<std::size_t> Attestor::step() {
             },
             boost::asio::detached);
     }
-
-    std::unordered_map<crypto::PacketId, std::set<crypto::Address>> have;
-    std::vector<storage::Attestation> valid;
-    std::map<crypto::Address, std::string> unreachable;
     for (const auto& e : endpoints_)
-        if (members.count(e->address) != 0 && !e->rpc) unreachable[e->address] = e->last_error;
-    auto complete = [&] {
-        if (have.size() < wanted.size()) return false;
-        return std::all_of(have.begin(), have.end(),
-                           [&](const auto& kv) { return kv.second.size() >= threshold; });
-    };
+        if (round.members.count(e->address) != 0 && !e->rpc)
+            round.unreachable[e->address] = e->last_error;
+    return fetch;
+}
+
+Task<void> Attestor::collect(Round& round, Fetch& fetch) {
     const auto deadline = std::chrono::steady_clock::now() +
                           std::chrono::milliseconds(limits_.attestation_timeout_ms + 500);
     for (;;) {
-        while (!fetch->answers.empty()) {
-            Answer answer = std::move(fetch->answers.back());
-            fetch->answers.pop_back();
-            auto& e = *answer.endpoint;
-            if (!answer.result) {
-                e.last_error = describe(answer.result.error());
-                unreachable[e.address] = e.last_error;
-                ++counters_->attestations_refused["unreachable"];
-                continue;
-            }
-            const crypto::Address validator = e.address;
-            const json body = std::move(*answer.result);
-            // Recovery runs on the pool. The lambda captures only trivially destructible values
-            // (g++ 12 mishandles non-trivial temporaries inside a co_await expression).
-            const json* body_ptr = &body;
-            const auto* wanted_ptr = &wanted;
-            const crypto::ChainId src = r.src;
-            auto work = [validator, body_ptr, wanted_ptr, src, outbox]() -> Task<Checked> {
-                co_return check_answer(validator, *body_ptr, *wanted_ptr, src, outbox);
-            };
-            Checked checked = co_await boost::asio::co_spawn(pool_->get_executor(), work,
-                                                             boost::asio::use_awaitable);
-            for (const auto& [reason, n] : checked.refused) {
-                counters_->attestations_refused[reason] += n;
-                spdlog::warn(
-                    "attestor {}: refused {} signatures: {} route={} validator={} count={}",
-                    storage::route_name(r), n, reason, storage::route_name(r), validator.hex(), n);
-            }
-            e.last_error = checked.error;
-            counters_->attestations_accepted += checked.valid.size();
-            for (auto& a : checked.valid) {
-                have[a.packet].insert(a.validator);
-                valid.push_back(std::move(a));
-            }
-        }
-        if (complete() || fetch->outstanding == 0 || std::chrono::steady_clock::now() >= deadline)
+        co_await check_answers(round, fetch);
+        if (round.complete() || fetch.outstanding == 0 ||
+            std::chrono::steady_clock::now() >= deadline)
             break;
-        fetch->timer.expires_at(deadline);
+        fetch.timer.expires_at(deadline);
         boost::system::error_code ec;
-        co_await fetch->timer.async_wait(
+        co_await fetch.timer.async_wait(
             boost::asio::redirect_error(boost::asio::use_awaitable, ec));
     }
+}
 
+Task<void> Attestor::check_answers(Round& round, Fetch& fetch) {
+    const storage::Route r = route();
+    while (!fetch.answers.empty()) {
+        Answer answer = std::move(fetch.answers.back());
+        fetch.answers.pop_back();
+        auto& e = *answer.endpoint;
+        if (!answer.result) {
+            e.last_error = describe(answer.result.error());
+            round.unreachable[e.address] = e.last_error;
+            ++counters_->attestations_refused["unreachable"];
+            continue;
+        }
+        const crypto::Address validator = e.address;
+        const json body = std::move(*answer.result);
+        // Recovery runs on the pool. The lambda captures only trivially destructible values
+        // (g++ 12 mishandles non-trivial temporaries inside a co_await expression).
+        const json* body_ptr = &body;
+        const auto* wanted_ptr = &round.wanted;
+        const crypto::ChainId src = r.src;
+        const crypto::Address outbox = round.outbox;
+        auto work = [validator, body_ptr, wanted_ptr, src, outbox]() -> Task<Checked> {
+            co_return check_answer(validator, *body_ptr, *wanted_ptr, src, outbox);
+        };
+        Checked checked =
+            co_await boost::asio::co_spawn(pool_->get_executor(), work, boost::asio::use_awaitable);
+        for (const auto& [reason, n] : checked.refused) {
+            counters_->attestations_refused[reason] += n;
+            spdlog::warn("attestor {}: refused {} signatures: {} route={} validator={} count={}",
+                         storage::route_name(r), n, reason, storage::route_name(r), validator.hex(),
+                         n);
+        }
+        e.last_error = checked.error;
+        counters_->attestations_accepted += checked.valid.size();
+        for (auto& a : checked.valid) {
+            round.have[a.packet].insert(a.validator);
+            round.valid.push_back(std::move(a));
+        }
+    }
+}
+
+std::optional<std::vector<crypto::PacketId>> Attestor::commit(const Round& round) {
+    const storage::Route r = route();
     const auto now = now_ms();
     std::vector<crypto::PacketId> ready;
-    for (const auto& p : page->packets) {
-        const auto it = have.find(p.id);
-        if (it != have.end() && it->second.size() >= threshold) ready.push_back(p.id);
+    for (const auto& p : round.packets) {
+        const auto it = round.have.find(p.id);
+        if (it != round.have.end() && it->second.size() >= round.threshold) ready.push_back(p.id);
     }
-    if (!valid.empty()) {
-        if (auto s = queue_->store_attestations(valid, now); !s) {
+    if (!round.valid.empty()) {
+        if (auto s = queue_->store_attestations(round.valid, now); !s) {
             spdlog::error("attestor {}: storing signatures: {}", storage::route_name(r),
                           queue_->last_error());
-            co_return 0;
+            return std::nullopt;
         }
     }
     if (!ready.empty()) {
         if (auto m = queue_->mark_attested(ready, now); !m) {
             spdlog::error("attestor {}: marking attested: {}", storage::route_name(r),
                           queue_->last_error());
-            co_return 0;
+            return std::nullopt;
         }
         for (const auto& id : ready)
             spdlog::debug("attestor {}: packet attested id={} route={} nonce={}",
                           storage::route_name(r), id.hex(), storage::route_name(r),
-                          crypto::to_u64(wanted.at(id)));
+                          crypto::to_u64(round.wanted.at(id)));
         spdlog::info("attestor {}: {} packets attested route={} nonces={}..{} count={}",
-                     storage::route_name(r), ready.size(), storage::route_name(r), first, last,
-                     ready.size());
+                     storage::route_name(r), ready.size(), storage::route_name(r), round.first,
+                     round.last, ready.size());
         on_attested_();
     }
-    if (ready.size() < wanted.size()) {
-        short_of_threshold_ = true;
-        std::string why = std::to_string(wanted.size() - ready.size()) +
-                          " packets have fewer than " + std::to_string(threshold) + " of " +
-                          std::to_string(members.size()) + " validator signatures";
-        for (const auto& [address, error] : unreachable)
-            why += "; validator " + address.hex() + " unreachable: " + error;
-        set_waiting(std::move(why));
-    } else {
+    return ready;
+}
+
+void Attestor::report_shortfall(const Round& round, std::size_t ready) {
+    if (ready >= round.wanted.size()) {
         set_waiting({});
+        return;
     }
-    co_return ready.size();
+    short_of_threshold_ = true;
+    std::string why = std::to_string(round.wanted.size() - ready) + " packets have fewer than " +
+                      std::to_string(round.threshold) + " of " +
+                      std::to_string(round.members.size()) + " validator signatures";
+    for (const auto& [address, error] : round.unreachable)
+        why += "; validator " + address.hex() + " unreachable: " + error;
+    set_waiting(std::move(why));
 }
 
 }  // namespace ferry::relayer

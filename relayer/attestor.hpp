@@ -33,12 +33,26 @@ public:
 
     struct Endpoint;
     struct Fetch;
+    struct Round;
 
 private:
     /// Reads the Inbox's set for this source; false (and a loud error) when unusable.
     chains::Task<bool> load_validator_set();
     /// One round over up to a batch of observed packets; returns how many became attested.
     chains::Task<std::size_t> step();
+    /// The round's window of observed packets and the set's terms; false when there is none.
+    bool read_observed(Round& round);
+    /// Sends ferry_getAttestations to every idle member, concurrently.
+    std::shared_ptr<Fetch> ask_validators(Round& round);
+    /// Takes answers until every packet has its threshold, all answered, or time is up.
+    chains::Task<void> collect(Round& round, Fetch& fetch);
+    /// Checks the answers received so far (signature recovery on the pool).
+    chains::Task<void> check_answers(Round& round, Fetch& fetch);
+    /// Stores the valid signatures and marks packets with a threshold attested; the ids
+    /// marked, or nullopt when the queue refused.
+    std::optional<std::vector<crypto::PacketId>> commit(const Round& round);
+    /// Says why packets wait when fewer than all of the window became attested.
+    void report_shortfall(const Round& round, std::size_t ready);
     void set_waiting(std::string why);
 
     const RouteConfig* route_;

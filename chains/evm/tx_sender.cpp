@@ -31,13 +31,6 @@ std::optional<std::string> reason_of(const evm::RpcError& error) {
 
 }  // namespace
 
-std::optional<std::uint64_t> max_fee_per_gas(std::uint64_t base_fee,
-                                             std::uint64_t priority_fee) noexcept {
-    constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
-    if (base_fee > kMax / 2 || 2 * base_fee > kMax - priority_fee) return std::nullopt;
-    return 2 * base_fee + priority_fee;
-}
-
 std::optional<std::uint64_t> gas_with_margin(std::uint64_t estimate) noexcept {
     if (estimate > std::numeric_limits<std::uint64_t>::max() / kGasMarginNum) return std::nullopt;
     return (estimate * kGasMarginNum + kGasMarginDen - 1) / kGasMarginDen;
@@ -60,22 +53,18 @@ TxSender::TxSender(evm::RpcClient& rpc, crypto::ChainId chain_id, crypto::Privat
                    crypto::Address from, TxSenderOptions options)
     : rpc_(&rpc), chain_id_(chain_id), key_(std::move(key)), from_(from), options_(options) {}
 
-Task<ChainResult<evm::Receipt>> TxSender::send_and_wait(TxRequest request) {
-    evm::Eip1559Tx tx;
-    tx.chain_id = chain_id_;
-    tx.to = request.to;
-    tx.value = request.value;
-    tx.data = std::move(request.data);
-
-    // Fees: tip from the node (fallback when it does not serve the method), cap 2 × base + tip.
-    std::uint64_t priority = options_.fallback_priority_fee;
-    if (auto tip = co_await rpc_->max_priority_fee_per_gas()) {
-        if (auto v = tip->to_u64()) priority = *v;
-    } else if (!tip.error().transient() ||
-               tip.error().code == evm::RpcError::Code::method_not_found) {
-        // not served: keep the fallback
-    } else {
-        co_return to_chain_error(tip.error(), "eth_maxPriorityFeePerGas");
+Task<ChainResult<evm::Fees>> TxSender::quote_fees() {
+    const evm::FeePolicy& policy = options_.fees;
+    std::optional<std::uint64_t> node_tip;
+    if (policy.tip_from_node()) {
+        if (auto tip = co_await rpc_->max_priority_fee_per_gas()) {
+            node_tip = tip->to_u64();
+        } else if (!tip.error().transient() ||
+                   tip.error().code == evm::RpcError::Code::method_not_found) {
+            // not served: the policy's fallback
+        } else {
+            co_return to_chain_error(tip.error(), "eth_maxPriorityFeePerGas");
+        }
     }
     auto block = co_await rpc_->get_block_by_number(evm::BlockTag::latest);
     if (!block) co_return to_chain_error(block.error(), "eth_getBlockByNumber");
@@ -83,10 +72,22 @@ Task<ChainResult<evm::Receipt>> TxSender::send_and_wait(TxRequest request) {
     const auto& base = (*block)->base_fee_per_gas;
     if (!base) co_return permanent("the chain reports no base fee (EIP-1559 is required)");
     const auto base_fee = base->to_u64();
-    const auto max_fee = base_fee ? max_fee_per_gas(*base_fee, priority) : std::nullopt;
-    if (!max_fee) co_return permanent("the chain's base fee is too large");
-    tx.max_priority_fee_per_gas = evm::U256::from_u64(priority);
-    tx.max_fee_per_gas = evm::U256::from_u64(*max_fee);
+    const auto fees = base_fee ? policy.quote(*base_fee, policy.tip(node_tip)) : std::nullopt;
+    if (!fees) co_return permanent("the chain's base fee is too large");
+    co_return *fees;
+}
+
+Task<ChainResult<evm::Receipt>> TxSender::send_and_wait(TxRequest request) {
+    evm::Eip1559Tx tx;
+    tx.chain_id = chain_id_;
+    tx.to = request.to;
+    tx.value = request.value;
+    tx.data = std::move(request.data);
+
+    auto fees = co_await quote_fees();
+    if (!fees) co_return fees.error();
+    tx.max_priority_fee_per_gas = evm::U256::from_u64(fees->tip);
+    tx.max_fee_per_gas = evm::U256::from_u64(fees->max_fee);
 
     // Gas: the estimate with a margin, unless the caller fixed it.
     if (request.gas_limit) {

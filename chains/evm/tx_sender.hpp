@@ -1,10 +1,11 @@
 // Builds, signs and sends one EIP-1559 transaction from a local key and waits for its receipt:
-// fees from the node (eth_maxPriorityFeePerGas, latest base fee), gas from eth_estimateGas with
-// a margin, nonce from the pending pool. The submitter grows from this.
+// fees by a FeePolicy (tip from eth_maxPriorityFeePerGas by default, latest base fee), gas from
+// eth_estimateGas with a margin, nonce from the pending pool. The submitter grows from this.
 #pragma once
 
 #include "chains/chain.hpp"
 #include "chains/evm/abi.hpp"
+#include "chains/evm/fee_policy.hpp"
 #include "chains/evm/rpc_client.hpp"
 #include "chains/evm/rpc_types.hpp"
 #include "crypto/bytes.hpp"
@@ -26,8 +27,9 @@ struct TxRequest {
 };
 
 struct TxSenderOptions {
-    /// Used when the node does not answer eth_maxPriorityFeePerGas.
-    std::uint64_t fallback_priority_fee = 1'000'000'000;  // 1 gwei
+    /// Tip from the node (1 gwei when it does not serve eth_maxPriorityFeePerGas), max fee
+    /// 2 × base fee + tip, no cap.
+    chains::evm::FeePolicy fees;
     std::chrono::milliseconds receipt_poll{100};
     std::chrono::milliseconds receipt_timeout{120'000};
 };
@@ -36,9 +38,6 @@ struct TxSenderOptions {
 inline constexpr std::uint64_t kGasMarginNum = 6;
 inline constexpr std::uint64_t kGasMarginDen = 5;
 
-/// EIP-1559 fee cap rule: 2 × base fee + priority fee. nullopt on 64-bit overflow.
-std::optional<std::uint64_t> max_fee_per_gas(std::uint64_t base_fee,
-                                             std::uint64_t priority_fee) noexcept;
 /// estimate × 6 / 5 rounded up; nullopt on overflow.
 std::optional<std::uint64_t> gas_with_margin(std::uint64_t estimate) noexcept;
 
@@ -58,6 +57,9 @@ public:
     chains::Task<chains::ChainResult<chains::evm::Receipt>> send_and_wait(TxRequest request);
 
 private:
+    /// The policy's fees at the latest block.
+    chains::Task<chains::ChainResult<chains::evm::Fees>> quote_fees();
+
     chains::evm::RpcClient* rpc_;
     crypto::ChainId chain_id_;
     crypto::PrivateKey key_;

@@ -1,0 +1,43 @@
+// The receipt tracker of one destination account (DESIGN.md §1, §4). Each round it
+//  1. tracks live deliveries: records a mined receipt once, replaces a tx not mined in time
+//     (same account nonce, higher fees), rebroadcasts one the node may not have, and drops one
+//     whose nonce another transaction consumed;
+//  2. re-checks mined deliveries at the destination's confirmations (a reorged one goes back).
+// Lives on the node's io_context thread, driven by the submitter's rounds.
+#pragma once
+
+#include "relayer/delivery_tx.hpp"
+#include "relayer/runtime.hpp"
+
+#include <chrono>
+#include <map>
+#include <vector>
+
+namespace ferry::relayer {
+
+class ReceiptTracker {
+public:
+    /// `txs` (the account's delivery transactions) must outlive this.
+    ReceiptTracker(ChainRuntime& dst, storage::Queue& queue, NodeCounters& counters,
+                   DeliveryTxs& txs);
+
+    /// One pass over the live deliveries, given the account's mined nonce `chain_nonce`.
+    /// True when a delivery tx was mined with status 0 (perhaps out of gas).
+    chains::Task<bool> track(const std::vector<storage::Delivery>& live, std::uint64_t chain_nonce);
+    /// Confirms or reverts mined deliveries that reached the confirmations at `head`.
+    chains::Task<void> confirm(std::uint64_t head);
+
+private:
+    /// Records `receipt` of delivery `d`; false when the queue refused it.
+    chains::Task<bool> record_mined(const storage::Delivery& d,
+                                    const chains::evm::Receipt& receipt);
+    chains::Task<void> replace_or_rebroadcast(const storage::Delivery& d);
+
+    ChainRuntime* dst_;
+    storage::Queue* queue_;
+    NodeCounters* counters_;
+    DeliveryTxs* txs_;
+    std::map<crypto::Hash32, std::chrono::steady_clock::time_point> nonce_consumed_since_;
+};
+
+}  // namespace ferry::relayer
