@@ -7,14 +7,11 @@
 #include "crypto/secp256k1.hpp"
 #include "crypto/secret.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <array>
-#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <exception>

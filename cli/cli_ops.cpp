@@ -2,6 +2,7 @@
 
 #include "crypto/quote.hpp"
 
+#include "chains/url.hpp"
 #include "relayer/config.hpp"
 #include "cli/status_view.hpp"
 
@@ -19,7 +20,6 @@
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdlib>
 #include <iostream>
 #include <set>
@@ -253,51 +253,29 @@ const std::vector<std::string>& packet_states() {
 
 AppResult<ApiEndpoint> parse_api_url(std::string_view url, std::string_view what) {
     const std::string bad = std::string(what) + " " + crypto::quote_input(url);
-    std::string_view rest = url;
-    if (rest.substr(0, 8) == "https://")
+    // "HOST:PORT" without a scheme means http.
+    const bool bare = url.find("://") == std::string_view::npos;
+    const std::string full = bare ? "http://" + std::string(url) : std::string(url);
+    auto parsed = chains::parse_http_url(full);
+    if (!parsed) {
+        const auto authority = std::string_view(full).substr(full.find("://") + 3);
+        const auto host_port = authority.substr(0, authority.find('/'));
+        if (host_port.find('[') == std::string_view::npos &&
+            std::count(host_port.begin(), host_port.end(), ':') > 1)
+            return err(bad + ": put an IPv6 address in brackets: http://[::1]:8645");
+        if (parsed.error().code == chains::UrlError::bad_scheme)
+            return err(bad + ": expected http://HOST:PORT");
+        return err(bad + ": " + parsed.error().message());
+    }
+    if (parsed->tls)
         return err(bad +
                    ": https is not supported; the node API is plain HTTP on a loopback "
                    "address (use http://)");
-    if (rest.substr(0, 7) == "http://") {
-        rest.remove_prefix(7);
-    } else if (rest.find("://") != std::string_view::npos) {
-        return err(bad + ": expected http://HOST:PORT");
-    }
+    if (!parsed->userinfo.empty()) return err(bad + ": the node API takes no user:password@");
     ApiEndpoint ep;
-    const auto slash = rest.find('/');
-    ep.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-    std::string_view authority = rest.substr(0, slash);
-    std::string_view host;
-    std::string_view port;
-    if (!authority.empty() && authority.front() == '[') {
-        const auto close = authority.find(']');
-        if (close == std::string_view::npos) return err(bad + ": unclosed '[' in the host");
-        host = authority.substr(1, close - 1);
-        std::string_view after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') return err(bad + ": expected ':PORT' after ']'");
-            port = after.substr(1);
-        }
-    } else {
-        const auto colon = authority.rfind(':');
-        if (colon != std::string_view::npos && authority.find(':') != colon)
-            return err(bad + ": put an IPv6 address in brackets: http://[::1]:8645");
-        host = authority.substr(0, colon);
-        if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-    }
-    if (host.empty()) return err(bad + ": no host");
-    if (port.empty()) port = "80";
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535)
-        return err(bad + ": bad port " + crypto::quote_input(port));
-    for (const char c : host) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || u == 0x7f || c == '@' || c == '/' || c == '?' || c == '#')
-            return err(bad + ": bad host " + crypto::quote_input(host));
-    }
-    ep.host = std::string(host);
-    ep.port = std::to_string(value);
+    ep.host = std::move(parsed->host);
+    ep.port = std::to_string(parsed->port);
+    ep.target = std::move(parsed->target);
     const bool v6 = ep.host.find(':') != std::string::npos;
     ep.url = "http://" + (v6 ? "[" + ep.host + "]" : ep.host) + ":" + ep.port +
              (ep.target == "/" ? std::string() : ep.target);

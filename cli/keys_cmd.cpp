@@ -5,6 +5,7 @@
 #include "crypto/keystore.hpp"
 #include "crypto/quote.hpp"
 #include "crypto/secp256k1.hpp"
+#include "crypto/secret.hpp"
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -41,67 +42,32 @@ constexpr std::size_t kMaxSecretFile = 64 * 1024;
 
 AppError err(std::string message) { return AppError{std::move(message)}; }
 
-/// A string holding a password or a key; wiped when it goes away.
-class Secret {
-public:
-    Secret() { text_.reserve(256); }
-    explicit Secret(std::string text) : text_(std::move(text)) {}
-    Secret(Secret&& other) noexcept : text_(std::move(other.text_)) { other.wipe(); }
-    Secret& operator=(Secret&&) = delete;
-    Secret(const Secret&) = delete;
-    Secret& operator=(const Secret&) = delete;
-    ~Secret() { wipe(); }
-
-    std::string& text() noexcept { return text_; }
-    std::string_view view() const noexcept { return text_; }
-
-private:
-    void wipe() noexcept {
-        if (!text_.empty()) OPENSSL_cleanse(text_.data(), text_.size());
-        text_.clear();
-    }
-    std::string text_;
-};
+using crypto::SecretBuffer;
 
 
-/// Reads a small file into a Secret (no trailing-newline handling here).
-AppResult<Secret> read_secret_file(const std::string& path, std::string_view what) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err("cannot read " + std::string(what) + " " + crypto::quote_input(path, 1024) + ": " +
-                   std::strerror(errno));
-    Secret secret;
-    std::array<char, 4096> buffer{};
-    bool too_large = false;
-    bool failed = false;
-    for (;;) {
-        const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            failed = true;
+/// Reads a small file into a SecretBuffer (no trailing-newline handling here).
+AppResult<SecretBuffer> read_secret_file(const std::string& path, std::string_view what) {
+    auto secret = crypto::read_secret_file(path, kMaxSecretFile);
+    if (secret) return std::move(*secret);
+    switch (secret.error().code) {
+        case crypto::SecretFileError::Code::cannot_open:
+            return err("cannot read " + std::string(what) + " " + crypto::quote_input(path, 1024) + ": " +
+                       std::strerror(secret.error().system_error));
+        case crypto::SecretFileError::Code::too_large:
+            return err(std::string(what) + " " + crypto::quote_input(path, 1024) + " is too large");
+        case crypto::SecretFileError::Code::cannot_read:
             break;
-        }
-        if (n == 0) break;
-        if (secret.text().size() + static_cast<std::size_t>(n) > kMaxSecretFile) {
-            too_large = true;
-            break;
-        }
-        secret.text().append(buffer.data(), static_cast<std::size_t>(n));
     }
-    ::close(fd);
-    OPENSSL_cleanse(buffer.data(), buffer.size());
-    if (failed) return err("cannot read " + std::string(what) + " " + crypto::quote_input(path, 1024));
-    if (too_large) return err(std::string(what) + " " + crypto::quote_input(path, 1024) + " is too large");
-    return secret;
+    return err("cannot read " + std::string(what) + " " + crypto::quote_input(path, 1024));
 }
 
-void drop_one_newline(std::string& s) {
+void drop_one_newline(SecretBuffer& s) {
     if (!s.empty() && s.back() == '\n') s.pop_back();
     if (!s.empty() && s.back() == '\r') s.pop_back();
 }
 
 /// Reads one line from the terminal with echo off. Nullopt when there is no terminal.
-std::optional<Secret> prompt_hidden(std::string_view prompt) {
+std::optional<SecretBuffer> prompt_hidden(std::string_view prompt) {
     const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
     if (tty < 0) return std::nullopt;
     termios old{};
@@ -113,33 +79,34 @@ std::optional<Secret> prompt_hidden(std::string_view prompt) {
         ::tcsetattr(tty, TCSAFLUSH, &quiet);
     }
     [[maybe_unused]] auto w = ::write(tty, prompt.data(), prompt.size());
-    Secret line;
+    SecretBuffer line;
+    line.reserve(256);
     char c = 0;
     for (;;) {
         const ssize_t n = ::read(tty, &c, 1);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0 || c == '\n') break;
-        if (line.text().size() < kMaxSecretFile) line.text().push_back(c);
+        if (line.size() < kMaxSecretFile) line.append(std::string_view(&c, 1));
     }
     c = 0;
     if (have_termios) ::tcsetattr(tty, TCSAFLUSH, &old);
     ::close(tty);
-    drop_one_newline(line.text());
+    drop_one_newline(line);
     return line;
 }
 
 /// The password: --password-env, --password-file or a prompt (twice when `confirm`).
-AppResult<Secret> read_password(const KeysOptions& o, bool confirm) {
+AppResult<SecretBuffer> read_password(const KeysOptions& o, bool confirm) {
     if (!o.password_env.empty()) {
         const char* value = std::getenv(o.password_env.c_str());
         if (value == nullptr || *value == '\0')
             return err("environment variable " + o.password_env + " (--password-env) is not set");
-        return Secret(std::string(value));
+        return SecretBuffer(std::string_view(value));
     }
     if (!o.password_file.empty()) {
         auto secret = read_secret_file(o.password_file, "--password-file");
         if (!secret) return secret.error();
-        drop_one_newline(secret->text());
+        drop_one_newline(*secret);
         if (secret->view().empty())
             return err("--password-file " + crypto::quote_input(o.password_file, 1024) + " is empty");
         return std::move(*secret);
@@ -158,7 +125,7 @@ AppResult<Secret> read_password(const KeysOptions& o, bool confirm) {
 }
 
 /// "0x" + 64 hex digits (or without 0x), surrounding whitespace ignored.
-AppResult<crypto::PrivateKey> parse_key(Secret& text, std::string_view source) {
+AppResult<crypto::PrivateKey> parse_key(const SecretBuffer& text, std::string_view source) {
     std::string_view hex = text.view();
     while (!hex.empty() && std::isspace(static_cast<unsigned char>(hex.front())))
         hex.remove_prefix(1);
@@ -180,8 +147,8 @@ AppResult<crypto::PrivateKey> read_import_key(const KeysOptions& o) {
         if (value == nullptr || *value == '\0')
             return err("environment variable " + o.private_key_env +
                        " (--private-key-env) is not set");
-        Secret text{std::string(value)};
-        return parse_key(text, "environment variable " + o.private_key_env);
+        return parse_key(SecretBuffer(std::string_view(value)),
+                         "environment variable " + o.private_key_env);
     }
     if (!o.private_key_file.empty()) {
         auto text = read_secret_file(o.private_key_file, "--private-key-file");
@@ -193,24 +160,17 @@ AppResult<crypto::PrivateKey> read_import_key(const KeysOptions& o) {
         if (!text) return err("cannot read the private key from the terminal");
         return parse_key(*text, "the private key typed");
     }
-    Secret text;
-    std::array<char, 4096> buffer{};
-    for (;;) {
-        const ssize_t n = ::read(STDIN_FILENO, buffer.data(), buffer.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        if (text.text().size() + static_cast<std::size_t>(n) > kMaxSecretFile) {
-            OPENSSL_cleanse(buffer.data(), buffer.size());
+    auto text = crypto::read_secret_fd(STDIN_FILENO, kMaxSecretFile);
+    if (!text) {
+        if (text.error().code == crypto::SecretFileError::Code::too_large)
             return err("stdin holds too much to be a private key");
-        }
-        text.text().append(buffer.data(), static_cast<std::size_t>(n));
+        text = SecretBuffer();  // a failed read counts as no key, as before
     }
-    OPENSSL_cleanse(buffer.data(), buffer.size());
-    if (text.view().empty())
+    if (text->empty())
         return err(
             "no private key: give --private-key-file FILE, --private-key-env NAME, or "
             "pipe it on stdin");
-    return parse_key(text, "stdin");
+    return parse_key(*text, "stdin");
 }
 
 struct KeyFile {

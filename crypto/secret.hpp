@@ -4,9 +4,13 @@
 
 #include "crypto/bytes.hpp"
 
+#include <boost/system/result.hpp>
+
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace ferry::crypto {
@@ -51,5 +55,30 @@ private:
     std::size_t size_ = 0;
     std::size_t capacity_ = 0;
 };
+
+/// Why read_secret_file() or read_secret_fd() gave no secret.
+struct SecretFileError {
+    enum class Code {
+        cannot_open,  ///< open() failed; `system_error` says why
+        cannot_read,  ///< read() failed; `system_error` says why
+        too_large,    ///< more bytes than the limit
+    };
+    Code code = Code::cannot_read;
+    std::filesystem::path path;  ///< the file (empty for read_secret_fd)
+    int system_error = 0;        ///< errno of the failed call, 0 for too_large
+
+    /// "cannot read FILE: reason" or "FILE is larger than N bytes": names the file, never any of
+    /// its content.
+    std::string message(std::size_t limit) const;
+};
+
+/// Reads all of `path` (a file, or a pipe read to its end: blocking) into a SecretBuffer. Every
+/// byte read passes through one stack buffer that is wiped before returning. More than `limit`
+/// bytes is too_large. No newline is stripped. Thread-safe.
+boost::system::result<SecretBuffer, SecretFileError> read_secret_file(
+    const std::filesystem::path& path, std::size_t limit);
+
+/// read_secret_file() on an open descriptor (stdin), which is left open.
+boost::system::result<SecretBuffer, SecretFileError> read_secret_fd(int fd, std::size_t limit);
 
 }  // namespace ferry::crypto

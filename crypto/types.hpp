@@ -61,6 +61,10 @@ struct FixedBytes {
 };
 
 using Address = FixedBytes<20>;
+/// EIP-55: false when `hex40` (the 40 hex digits of `address`, without 0x) mixes upper and
+/// lower case and its case is not the checksum of `address`; true for single-case digits.
+/// Digits of another length are never a checksummed address: false.
+bool eip55_ok(std::string_view hex40, const Address& address);
 using Hash32 = FixedBytes<32>;
 /// Recoverable ECDSA signature in Ethereum's order r ‖ s ‖ v, v ∈ {27, 28}.
 using Signature = FixedBytes<65>;

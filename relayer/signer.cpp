@@ -5,11 +5,6 @@
 #include "crypto/secp256k1.hpp"
 #include "crypto/secret.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <array>
-#include <cerrno>
 #include <cstdlib>
 #include <string_view>
 #include <utility>
@@ -24,28 +19,11 @@ AppError err(std::string message) { return AppError{std::move(message)}; }
 /// Reads a password file into wiped-on-free memory (an ifstream would leave it in its buffer).
 AppResult<crypto::SecretBuffer> read_password_file(const std::string& path) {
     // Blocking: a pipe (--password-file <(pass show ferry)) is read to its end.
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return err("cannot read --password-file " + crypto::quote_input(path));
-    crypto::SecretBuffer password;
-    std::array<char, 512> chunk{};
-    bool failed = false;
-    for (;;) {
-        const ssize_t n = ::read(fd, chunk.data(), chunk.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            failed = true;
-            break;
-        }
-        if (n == 0) break;
-        password.append(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
-        if (password.size() > kMaxPasswordFileSize) break;
-    }
-    crypto::secure_wipe(chunk.data(), chunk.size());
-    ::close(fd);
-    if (failed) return err("cannot read --password-file " + crypto::quote_input(path));
-    if (password.size() > kMaxPasswordFileSize)
+    auto password = crypto::read_secret_file(path, kMaxPasswordFileSize);
+    if (password) return std::move(*password);
+    if (password.error().code == crypto::SecretFileError::Code::too_large)
         return err("--password-file " + crypto::quote_input(path) + " is too large");
-    return password;
+    return err("cannot read --password-file " + crypto::quote_input(path));
 }
 
 }  // namespace

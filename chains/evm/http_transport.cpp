@@ -1,6 +1,6 @@
 #include "chains/evm/http_transport.hpp"
 
-#include "crypto/hex.hpp"
+#include "chains/url.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -23,8 +23,6 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <utility>
 #include <vector>
 
@@ -41,13 +39,6 @@ using boost::system::error_code;
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint32_t kHeaderLimit = 64 * 1024;
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 std::string base64(std::string_view in) {
     static constexpr char kAlphabet[] =
@@ -68,24 +59,6 @@ std::string base64(std::string_view in) {
         out += kAlphabet[(v >> 12) & 63];
         out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
         out += '=';
-    }
-    return out;
-}
-
-/// Decodes %XX escapes (userinfo is percent-encoded in URLs); a bad escape is kept as is.
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            const int hi = crypto::hex_digit_value(s[i + 1]);
-            const int lo = crypto::hex_digit_value(s[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out += static_cast<char>(hi << 4 | lo);
-                i += 2;
-                continue;
-            }
-        }
-        out += s[i];
     }
     return out;
 }
@@ -119,57 +92,17 @@ struct Exchange {
 }  // namespace
 
 RpcResult<EndpointUrl> parse_endpoint_url(std::string_view url) {
-    const auto bad = [&](std::string why) {
-        return make_rpc_error(Code::invalid_argument,
-                              "bad endpoint URL " + redact_url(url) + ": " + why);
-    };
+    auto parsed = parse_http_url(url);
+    if (!parsed)
+        return make_rpc_error(Code::invalid_argument, "bad endpoint URL " + redact_url(url) + ": " +
+                                                          parsed.error().message());
     EndpointUrl out;
-    out.redacted = redact_url(url);
-    const auto scheme_end = url.find("://");
-    if (scheme_end == std::string_view::npos) return bad("expected http:// or https://");
-    const std::string scheme = lower(url.substr(0, scheme_end));
-    if (scheme == "https") {
-        out.tls = true;
-    } else if (scheme != "http") {
-        return bad("scheme must be http or https");
-    }
-    std::string_view rest = url.substr(scheme_end + 3);
-    if (const auto hash = rest.find('#'); hash != std::string_view::npos)
-        rest = rest.substr(0, hash);
-    const auto authority_end = rest.find_first_of("/?");
-    std::string_view authority = rest.substr(0, authority_end);
-    out.target =
-        authority_end == std::string_view::npos ? "/" : std::string(rest.substr(authority_end));
-    if (out.target.front() != '/') out.target.insert(out.target.begin(), '/');
-    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-        out.basic_auth = base64(percent_decode(authority.substr(0, at)));
-        authority.remove_prefix(at + 1);
-    }
-    std::string_view port;
-    if (!authority.empty() && authority.front() == '[') {
-        const auto close = authority.find(']');
-        if (close == std::string_view::npos) return bad("unclosed IPv6 literal");
-        out.host = std::string(authority.substr(1, close - 1));
-        const auto after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after.front() != ':') return bad("junk after the IPv6 literal");
-            port = after.substr(1);
-        }
-    } else {
-        const auto colon = authority.rfind(':');
-        out.host = std::string(authority.substr(0, colon));
-        if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-    }
-    if (out.host.empty()) return bad("empty host");
-    if (port.empty()) {
-        out.port = out.tls ? "443" : "80";
-    } else {
-        unsigned value = 0;
-        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-        if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535)
-            return bad("bad port");
-        out.port = std::string(port);
-    }
+    out.tls = parsed->tls;
+    out.host = std::move(parsed->host);
+    out.port = std::to_string(parsed->port);
+    out.target = std::move(parsed->target);
+    if (!parsed->userinfo.empty()) out.basic_auth = base64(parsed->userinfo);
+    out.redacted = std::move(parsed->redacted);
     return out;
 }
 

@@ -26,7 +26,8 @@ struct EndpointUrl {
     std::string redacted;    // redact_url() of the URL, for logs and errors
 };
 
-/// Parses an endpoint URL; invalid_argument for another scheme, an empty host or a bad port.
+/// parse_http_url() (chains/url.hpp) in the form the transport sends; invalid_argument, with
+/// the URL redacted, when it is not an acceptable http(s) URL.
 RpcResult<EndpointUrl> parse_endpoint_url(std::string_view url);
 
 struct HttpOptions {

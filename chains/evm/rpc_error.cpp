@@ -210,25 +210,6 @@ RpcError classify_json_rpc_error(int code, std::string_view message,
     return e;
 }
 
-std::string redact_url(std::string_view url) {
-    std::string_view scheme;
-    if (const auto at = url.find("://"); at != std::string_view::npos) {
-        scheme = url.substr(0, at);
-        url.remove_prefix(at + 3);
-    }
-    const auto end_of_authority = url.find_first_of("/?#");
-    std::string_view authority = url.substr(0, end_of_authority);
-    const bool has_rest =
-        end_of_authority != std::string_view::npos && url.substr(end_of_authority) != "/";
-    if (const auto at = authority.rfind('@'); at != std::string_view::npos)
-        authority.remove_prefix(at + 1);
-    std::string out;
-    if (!scheme.empty()) out = std::string(scheme) + "://";
-    out += authority;
-    if (has_rest) out += "/...";
-    return out;
-}
-
 void throw_exception_from_error(const RpcError& e, const boost::source_location&) {
     throw std::runtime_error(e.to_string());
 }

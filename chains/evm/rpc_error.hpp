@@ -2,6 +2,7 @@
 // another endpoint) can help, and for reverts why the contract said no.
 #pragma once
 
+#include "chains/url.hpp"
 #include "crypto/bytes.hpp"
 
 #include <boost/assert/source_location.hpp>
@@ -78,9 +79,8 @@ RpcError classify_json_rpc_error(int code, std::string_view message,
                                  std::optional<std::string_view> data_hex,
                                  std::string endpoint = {});
 
-/// The URL fit for logs and errors: scheme://host[:port] plus "/..." when it had a path or a
-/// query. Userinfo, path and query are dropped because they commonly carry API keys.
-std::string redact_url(std::string_view url);
+/// The URL fit for logs and errors (chains/url.hpp).
+using chains::redact_url;
 
 /// boost::system::result support: value() on an error throws std::runtime_error(to_string()).
 [[noreturn]] void throw_exception_from_error(const RpcError& e, const boost::source_location& loc);

@@ -103,11 +103,6 @@ TEST(rpc_error, revert_reasons_are_decoded_from_error_data) {
 }
 
 TEST(rpc_error, urls_are_redacted) {
-    EXPECT_EQ(redact_url("https://user:secret@node.example:8545/v3/KEY?apikey=x"),
-              "https://node.example:8545/...");
-    EXPECT_EQ(redact_url("http://127.0.0.1:8545"), "http://127.0.0.1:8545");
-    EXPECT_EQ(redact_url("http://127.0.0.1:8545/"), "http://127.0.0.1:8545");
-    EXPECT_EQ(redact_url("http://node?key=abc"), "http://node/...");
     const RpcError e =
         make_rpc_error(Code::timeout, "read timed out", redact_url("https://u:p@h/secret"));
     EXPECT_EQ(e.to_string().find("secret"), std::string::npos);

@@ -1,18 +1,23 @@
-// Key safety: private keys and secret buffers are wiped when cleared, moved from and destroyed.
+// Key safety: private keys and secret buffers are wiped when cleared, moved from and destroyed,
+// and read_secret_file reads a secret whole, within its limit, naming the file in its errors.
 // Where the wipe can be seen deterministically (storage we still own), the test reads it back.
 #include "crypto/secret.hpp"
 #include "crypto/secp256k1.hpp"
 #include "crypto/types.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <new>
 #include <string>
+#include <string_view>
 #include <utility>
 
 using namespace ferry::crypto;
@@ -131,4 +136,73 @@ TEST(secret_buffer, destructor_wipes_its_bytes) {
     s->~SecretBuffer();
     EXPECT_TRUE(all_zero(storage.data(), storage.size()))
         << "the destroyed buffer still points at its block or records a size";
+}
+
+namespace {
+
+/// A file under the temp directory, removed at the end of the test.
+class TempFile {
+public:
+    explicit TempFile(std::string_view content)
+        : path_(std::filesystem::temp_directory_path() /
+                ("ferry_secret_test_" + std::to_string(::getpid()) + "_" +
+                 std::to_string(counter_++))) {
+        std::ofstream(path_, std::ios::binary) << content;
+    }
+    ~TempFile() { std::filesystem::remove(path_); }
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    static inline int counter_ = 0;
+    std::filesystem::path path_;
+};
+
+}  // namespace
+
+TEST(read_secret_file, reads_the_whole_file_newline_included) {
+    const TempFile file("hunter2\n");
+    const auto secret = read_secret_file(file.path(), 64);
+    ASSERT_TRUE(secret);
+    EXPECT_EQ(secret->view(), "hunter2\n");
+}
+
+TEST(read_secret_file, reads_more_than_one_chunk_up_to_the_limit) {
+    const std::string big(10'000, 'k');
+    const TempFile file(big);
+    const auto secret = read_secret_file(file.path(), big.size());
+    ASSERT_TRUE(secret);
+    EXPECT_EQ(secret->view(), big);
+}
+
+TEST(read_secret_file, over_the_limit_is_too_large_and_not_quoted) {
+    const TempFile file("SECRET-CONTENT-0123456789");
+    const auto secret = read_secret_file(file.path(), 10);
+    ASSERT_FALSE(secret);
+    EXPECT_EQ(secret.error().code, SecretFileError::Code::too_large);
+    const std::string message = secret.error().message(10);
+    EXPECT_EQ(message, file.path().string() + " is larger than 10 bytes");
+    EXPECT_EQ(message.find("SECRET"), std::string::npos);
+}
+
+TEST(read_secret_file, a_missing_file_is_named_with_the_reason) {
+    const auto missing = std::filesystem::temp_directory_path() / "ferry_no_such_secret_file";
+    const auto secret = read_secret_file(missing, 64);
+    ASSERT_FALSE(secret);
+    EXPECT_EQ(secret.error().code, SecretFileError::Code::cannot_open);
+    EXPECT_EQ(secret.error().path, missing);
+    EXPECT_EQ(secret.error().message(64),
+              "cannot read " + missing.string() + ": No such file or directory");
+}
+
+TEST(read_secret_file, a_directory_cannot_be_read) {
+    const auto secret = read_secret_file(std::filesystem::temp_directory_path(), 64);
+    ASSERT_FALSE(secret);
+    EXPECT_EQ(secret.error().code, SecretFileError::Code::cannot_read);
+}
+
+TEST(read_secret_file, an_empty_file_gives_an_empty_secret) {
+    const TempFile file("");
+    const auto secret = read_secret_file(file.path(), 64);
+    ASSERT_TRUE(secret);
+    EXPECT_TRUE(secret->empty());
 }
