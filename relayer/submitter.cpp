@@ -75,13 +75,13 @@ Task<void> Submitter::run() {
 }
 
 Task<void> Submitter::round() {
-    auto head = co_await dst_->rpc->block_number();
+    auto head = co_await dst_->chain->head();
     if (!head) {
         dst_->last_error = "eth_blockNumber: " + describe(head.error());
         co_return;
     }
     dst_->head = *head;
-    auto chain_nonce = co_await dst_->rpc->get_transaction_count(account_, evm::BlockTag::latest);
+    auto chain_nonce = co_await dst_->chain->account_nonce(account_, chains::NonceAt::latest);
     if (!chain_nonce) {
         dst_->last_error = "eth_getTransactionCount: " + describe(chain_nonce.error());
         co_return;
@@ -194,7 +194,7 @@ Task<bool> Submitter::record_mined(const storage::Delivery& d, const evm::Receip
 
 Task<bool> Submitter::broadcast(const crypto::Bytes& raw, const crypto::Hash32& hash) {
     last_broadcast_[hash] = Clock::now();
-    auto sent = co_await dst_->rpc->send_raw_transaction(raw);
+    auto sent = co_await dst_->chain->send_raw(raw);
     if (sent) co_return true;
     const auto code = sent.error().code;
     if (code == evm::RpcError::Code::already_known || code == evm::RpcError::Code::nonce_too_low)
@@ -273,7 +273,7 @@ Task<void> Submitter::track(const std::vector<storage::Delivery>& live, std::uin
         std::optional<evm::Receipt> mined;
         bool rpc_failed = false;
         for (const auto& h : hashes) {
-            auto receipt = co_await dst_->rpc->get_transaction_receipt(h);
+            auto receipt = co_await dst_->chain->receipt(h);
             if (!receipt) {
                 dst_->last_error = "eth_getTransactionReceipt: " + describe(receipt.error());
                 rpc_failed = true;
@@ -314,7 +314,7 @@ Task<void> Submitter::confirm(std::uint64_t head) {
     const ChainConfig& cfg = *dst_->config;
     std::uint64_t up_to = 0;
     if (cfg.finalized) {
-        auto block = co_await dst_->rpc->get_block_by_number(evm::BlockTag::finalized);
+        auto block = co_await dst_->chain->block(evm::BlockTag::finalized);
         if (!block || !*block) co_return;
         up_to = (*block)->number;
     } else {
@@ -328,7 +328,7 @@ Task<void> Submitter::confirm(std::uint64_t head) {
         if (cfg.confirmations == 0 && !cfg.finalized) {
             canonical = true;
         } else {
-            auto block = co_await dst_->rpc->get_block_by_number(d.block_number);
+            auto block = co_await dst_->chain->block(d.block_number);
             if (!block) co_return;
             canonical = *block && (*block)->hash == d.block_hash;
         }
@@ -336,12 +336,9 @@ Task<void> Submitter::confirm(std::uint64_t head) {
             // The block changed: is every packet still delivered (the tx re-mined elsewhere)?
             canonical = true;
             for (const auto& id : d.packets) {
-                evm::CallRequest call;
-                call.to = *cfg.inbox;
-                call.data = evm::inbox_delivered_calldata(id);
-                auto returned = co_await dst_->rpc->call(call);
+                auto returned = co_await dst_->chain->delivered(*cfg.inbox, id);
                 if (!returned) co_return;
-                auto delivered = evm::decode_delivered_result(*returned);
+                auto delivered = std::move(*returned);
                 if (!delivered || !*delivered) {
                     canonical = false;
                     break;
@@ -434,14 +431,14 @@ std::optional<evm::SignedTx> Submitter::sign(const crypto::Bytes& calldata, std:
 Task<std::optional<Submitter::Fees>> Submitter::market_fees() {
     const GasPolicy& gas = dst_->config->gas;
     std::uint64_t tip = 1'000'000'000;
+    auto quote = co_await dst_->chain->fee_quote(!gas.priority_fee_wei);
     if (gas.priority_fee_wei) {
         tip = *gas.priority_fee_wei;
-    } else if (auto t = co_await dst_->rpc->max_priority_fee_per_gas(); t) {
-        tip = t->to_u64().value_or(tip);
+    } else if (quote && quote->priority_fee) {
+        tip = quote->priority_fee->to_u64().value_or(tip);
     }
-    auto block = co_await dst_->rpc->get_block_by_number(evm::BlockTag::latest);
-    if (!block || !*block || !(*block)->base_fee_per_gas) co_return std::nullopt;
-    const auto base = (*block)->base_fee_per_gas->to_u64();
+    if (!quote || !quote->base_fee) co_return std::nullopt;
+    const auto base = quote->base_fee->to_u64();
     if (!base) co_return std::nullopt;
     const double max_fee =
         static_cast<double>(*base) * gas.fee_multiplier + static_cast<double>(tip);
@@ -510,15 +507,12 @@ Task<std::size_t> Submitter::submit_route(const SubmitterRoute& route,
         // transaction of ours whose receipt we did not see).
         std::uint64_t next_inbound = inbound_at_start.value_or(0);
         if (route.config->ordered && !inbound_at_start) {
-            evm::CallRequest call;
-            call.to = *cfg.inbox;
-            call.data = evm::inbox_next_inbound_nonce_calldata(r.src);
-            auto returned = co_await dst_->rpc->call(call);
+            auto returned = co_await dst_->chain->next_inbound_nonce(*cfg.inbox, r.src);
             if (!returned) {
                 dst_->last_error = "nextInboundNonce: " + describe(returned.error());
                 co_return sent_packets;
             }
-            auto n = evm::decode_nonce_result(*returned);
+            auto n = std::move(*returned);
             if (!n) co_return sent_packets;
             next_inbound = crypto::to_u64(*n);
             inbound_at_start = next_inbound;
@@ -529,15 +523,12 @@ Task<std::size_t> Submitter::submit_route(const SubmitterRoute& route,
             const bool must_check =
                 !route.config->ordered || crypto::to_u64(p.nonce) < next_inbound;
             if (must_check) {
-                evm::CallRequest call;
-                call.to = *cfg.inbox;
-                call.data = evm::inbox_delivered_calldata(p.id);
-                auto returned = co_await dst_->rpc->call(call);
+                auto returned = co_await dst_->chain->delivered(*cfg.inbox, p.id);
                 if (!returned) {
                     dst_->last_error = "delivered(id): " + describe(returned.error());
                     co_return sent_packets;
                 }
-                auto delivered = evm::decode_delivered_result(*returned);
+                auto delivered = std::move(*returned);
                 if (delivered && *delivered) {
                     already.push_back(p.id);
                     continue;
@@ -604,7 +595,7 @@ Task<std::size_t> Submitter::submit_route(const SubmitterRoute& route,
             estimate_call.from = account_;
             estimate_call.to = *cfg.inbox;
             estimate_call.data = built->calldata;
-            auto estimate = co_await dst_->rpc->estimate_gas(estimate_call);
+            auto estimate = co_await dst_->chain->estimate_gas(estimate_call);
             if (!estimate) {
                 set_waiting(
                     r, "eth_estimateGas for deliverBatch failed: " + describe(estimate.error()));
