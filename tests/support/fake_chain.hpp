@@ -52,6 +52,8 @@ public:
     void set_balance(const crypto::Address& a, std::uint64_t wei);
     void set_receipt(const crypto::Hash32& tx, evm::Receipt receipt);
     void set_gas_estimate(std::uint64_t gas) { gas_estimate_ = gas; }
+    // call() answers empty return data (the stages read the Inbox through the typed views);
+    // transaction_nonce() always answers nullopt.
     void set_next_inbound_nonce(crypto::ChainId src, std::uint64_t nonce);
     void set_delivered(const crypto::PacketId& id, bool delivered);
     void set_validator_set(crypto::ChainId src, evm::ValidatorSet set);
