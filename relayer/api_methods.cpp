@@ -240,8 +240,8 @@ json chain_json(const Node& node, const ChainRuntime& c, storage::UnixMillis now
     json endpoints = json::array();
     std::uint64_t requests = 0;
     std::uint64_t errors = 0;
-    if (c.rpc) {
-        for (const auto& e : c.rpc->endpoints()) {
+    if (c.transport) {
+        for (const auto& e : c.transport->endpoints()) {
             endpoints.push_back({{"name", e.name},
                                  {"demoted", e.demoted},
                                  {"head", optional_u64(e.head)},
@@ -250,7 +250,7 @@ json chain_json(const Node& node, const ChainRuntime& c, storage::UnixMillis now
                                  {"consecutive_failures", e.consecutive_failures},
                                  {"last_error", e.last_error}});
         }
-        for (const auto& [method, m] : c.rpc->metrics().methods) {
+        for (const auto& [method, m] : c.transport->metrics().methods) {
             requests += m.requests;
             errors += m.errors;
         }
@@ -384,11 +384,11 @@ std::optional<RpcMethodError> check_admin(const AdminToken& token, const Request
 /// account nonce it used. Errors become `error` fields rather than failing the call.
 Task<json> chain_receipt(ChainRuntime& dst, const crypto::Hash32& tx, const crypto::PacketId& id) {
     json out = {{"tx_hash", tx.hex()}, {"source", "chain"}};
-    if (!dst.rpc) {
+    if (!dst.chain) {
         out["error"] = "no RPC client for the destination chain";
         co_return out;
     }
-    auto receipt = co_await dst.rpc->get_transaction_receipt(tx);
+    auto receipt = co_await dst.chain->receipt(tx);
     if (!receipt) {
         out["error"] = "eth_getTransactionReceipt: " + describe(receipt.error());
         co_return out;
@@ -419,18 +419,7 @@ Task<json> chain_receipt(ChainRuntime& dst, const crypto::Hash32& tx, const cryp
     }
     out["packet_delivered"] = std::move(delivered);
     out["packet_rejected"] = std::move(rejected);
-    std::string method = "eth_getTransactionByHash";
-    json params = json::array({tx.hex()});
-    auto tx_json = co_await dst.rpc->request(std::move(method), std::move(params));
-    if (tx_json && tx_json->is_object()) {
-        if (const auto n = tx_json->find("nonce"); n != tx_json->end() && n->is_string()) {
-            const auto& text = n->get_ref<const std::string&>();
-            try {
-                out["account_nonce"] = std::stoull(text, nullptr, 16);
-            } catch (...) {  // a malformed answer: leave the nonce out
-            }
-        }
-    }
+    if (auto nonce = co_await dst.chain->transaction_nonce(tx)) out["account_nonce"] = *nonce;
     co_return out;
 }
 

@@ -145,16 +145,13 @@ Task<bool> Attestor::load_validator_set() {
     if (set_ && std::chrono::steady_clock::now() - set_loaded_at_ < std::chrono::minutes(1))
         co_return true;
     const auto& inbox = dst_->config->inbox;
-    evm::CallRequest call;
-    call.to = *inbox;
-    call.data = evm::inbox_validator_set_calldata(route_->src);
-    auto returned = co_await dst_->rpc->call(call);
+    auto returned = co_await dst_->chain->validator_set(*inbox, route_->src);
     if (!returned) {
         set_waiting("cannot read the validator set from the " + dst_->config->name +
                     " Inbox: " + describe(returned.error()));
         co_return set_.has_value();
     }
-    auto set = evm::decode_validator_set_result(*returned);
+    auto set = std::move(*returned);
     if (!set) {
         set_waiting("the " + dst_->config->name + " Inbox answered validatorSet() with " +
                     set.error().message());

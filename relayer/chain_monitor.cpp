@@ -31,7 +31,7 @@ Task<void> ChainMonitor::run() {
 
 Task<void> ChainMonitor::poll() {
     const std::string& name = chain_->config->name;
-    auto head = co_await chain_->rpc->block_number();
+    auto head = co_await chain_->chain->head();
     polled_ = true;
     if (!head) {
         std::string error = "eth_blockNumber: " + describe(head.error());
@@ -52,7 +52,7 @@ Task<void> ChainMonitor::poll() {
     chain_->head = *head;
 
     if (!wallet_) co_return;
-    auto balance = co_await chain_->rpc->get_balance(*wallet_);
+    auto balance = co_await chain_->chain->balance(*wallet_);
     if (!balance) {
         // Keep the last known balance; the head poll's reachability tells how fresh it is.
         std::string error = describe(balance.error());

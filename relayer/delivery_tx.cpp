@@ -104,13 +104,11 @@ std::optional<evm::SignedTx> DeliveryTxs::sign(const crypto::Bytes& calldata, st
 }
 
 Task<std::optional<evm::Fees>> DeliveryTxs::market_fees() {
+    auto quote = co_await dst_->chain->fee_quote(policy_.tip_from_node());
+    if (!quote || !quote->base_fee) co_return std::nullopt;
     std::optional<std::uint64_t> node_tip;
-    if (policy_.tip_from_node()) {
-        if (auto t = co_await dst_->rpc->max_priority_fee_per_gas(); t) node_tip = t->to_u64();
-    }
-    auto block = co_await dst_->rpc->get_block_by_number(evm::BlockTag::latest);
-    if (!block || !*block || !(*block)->base_fee_per_gas) co_return std::nullopt;
-    const auto base = (*block)->base_fee_per_gas->to_u64();
+    if (quote->priority_fee) node_tip = quote->priority_fee->to_u64();
+    const auto base = quote->base_fee->to_u64();
     if (!base) co_return std::nullopt;
     co_return policy_.quote(*base, policy_.tip(node_tip));
 }
@@ -122,7 +120,7 @@ Task<std::optional<evm::Fees>> DeliveryTxs::replacement_fees(const storage::Deli
 
 Task<bool> DeliveryTxs::broadcast(const crypto::Bytes& raw, const crypto::Hash32& hash) {
     last_broadcast_[hash] = Clock::now();
-    auto sent = co_await dst_->rpc->send_raw_transaction(raw);
+    auto sent = co_await dst_->chain->send_raw(raw);
     if (sent) co_return true;
     const auto code = sent.error().code;
     if (code == evm::RpcError::Code::already_known || code == evm::RpcError::Code::nonce_too_low)

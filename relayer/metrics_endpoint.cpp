@@ -247,9 +247,9 @@ void write_rpc(PrometheusWriter& w, const Node& node) {
               "1 when the endpoint is demoted (failing or lagging), else 0.");
     auto add = [&](const std::map<crypto::ChainId, ChainRuntime>& runtimes) {
         for (const auto& [id, rt] : runtimes) {
-            if (!rt.rpc) continue;
+            if (!rt.transport) continue;
             const std::string& name = rt.config->name;
-            const auto& m = rt.rpc->metrics();
+            const auto& m = rt.transport->metrics();
             for (const auto& [method, mc] : m.methods) {
                 auto& s = methods[{name, method}];
                 s.requests += mc.requests;
@@ -260,7 +260,7 @@ void write_rpc(PrometheusWriter& w, const Node& node) {
             cs.malformed += m.malformed_responses;
             cs.fallbacks += m.fallbacks;
             cs.splits += m.log_range_splits;
-            for (const auto& e : rt.rpc->endpoints()) {
+            for (const auto& e : rt.transport->endpoints()) {
                 if (!demoted_seen.emplace(name, e.name).second) continue;
                 w.sample("ferry_rpc_endpoint_demoted", {{"chain", name}, {"endpoint", e.name}},
                          std::uint64_t{e.demoted ? 1u : 0u});

@@ -17,6 +17,8 @@
 #include "relayer/watcher.hpp"
 #include "storage/sqlite_queue.hpp"
 
+#include "chains/evm/evm_chain.hpp"
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -90,7 +92,7 @@ std::unique_ptr<evm::RpcClient> make_client(boost::asio::any_io_executor ex, con
 /// send on the wrong network). An unreachable chain is not fatal: the stages retry.
 Task<void> check_chain_ids(Node& node) {
     for (auto& [id, c] : node.chains) {
-        auto got = co_await c.rpc->chain_id();
+        auto got = co_await c.chain->chain_id();
         if (!got) {
             spdlog::warn("chain {}: not reachable yet: {}", c.config->name, describe(got.error()));
             continue;
@@ -167,7 +169,8 @@ int run_start(const StartOptions& options) {
         if (!client) return fail(error);
         auto& rt = node.chains[c.chain_id];
         rt.config = &c;
-        rt.rpc = std::move(client);
+        rt.chain = std::make_unique<evm::EvmChain>(*client);
+        rt.transport = std::move(client);
     }
 
     ApiServerOptions api_options;
@@ -189,7 +192,8 @@ int run_start(const StartOptions& options) {
         if (!client) return fail(error);
         auto& rt = node.validator_chain[chain.chain_id];
         rt.config = &chain;
-        rt.rpc = std::move(client);
+        rt.chain = std::make_unique<evm::EvmChain>(*client);
+        rt.transport = std::move(client);
         node.validator = std::make_unique<ValidatorRole>(rt, *node.validator_queue, node.counters,
                                                          validator_key->key, validator_key->address,
                                                          *chain.outbox, ex);

@@ -34,7 +34,7 @@ Task<bool> ReceiptTracker::track(const std::vector<storage::Delivery>& live,
         std::optional<evm::Receipt> mined;
         bool rpc_failed = false;
         for (const auto& h : hashes) {
-            auto receipt = co_await dst_->rpc->get_transaction_receipt(h);
+            auto receipt = co_await dst_->chain->receipt(h);
             if (!receipt) {
                 dst_->last_error = "eth_getTransactionReceipt: " + describe(receipt.error());
                 rpc_failed = true;
@@ -198,7 +198,7 @@ Task<void> ReceiptTracker::confirm(std::uint64_t head) {
     const ChainConfig& cfg = *dst_->config;
     std::uint64_t up_to = 0;
     if (cfg.finalized) {
-        auto block = co_await dst_->rpc->get_block_by_number(evm::BlockTag::finalized);
+        auto block = co_await dst_->chain->block(evm::BlockTag::finalized);
         if (!block || !*block) co_return;
         up_to = (*block)->number;
     } else {
@@ -212,7 +212,7 @@ Task<void> ReceiptTracker::confirm(std::uint64_t head) {
         if (cfg.confirmations == 0 && !cfg.finalized) {
             canonical = true;
         } else {
-            auto block = co_await dst_->rpc->get_block_by_number(d.block_number);
+            auto block = co_await dst_->chain->block(d.block_number);
             if (!block) co_return;
             canonical = *block && (*block)->hash == d.block_hash;
         }
@@ -220,12 +220,9 @@ Task<void> ReceiptTracker::confirm(std::uint64_t head) {
             // The block changed: is every packet still delivered (the tx re-mined elsewhere)?
             canonical = true;
             for (const auto& id : d.packets) {
-                evm::CallRequest call;
-                call.to = *cfg.inbox;
-                call.data = evm::inbox_delivered_calldata(id);
-                auto returned = co_await dst_->rpc->call(call);
+                auto returned = co_await dst_->chain->delivered(*cfg.inbox, id);
                 if (!returned) co_return;
-                auto delivered = evm::decode_delivered_result(*returned);
+                auto delivered = std::move(*returned);
                 if (!delivered || !*delivered) {
                     canonical = false;
                     break;

@@ -1,5 +1,6 @@
 // What the pipeline's coroutines share at run time (DESIGN.md §6): the clock, a wake-up signal
-// between stages, the per-chain RPC client with its last seen heads, and the node's counters.
+// between stages, each chain (its Chain, its JSON-RPC endpoints, its last seen heads), and the
+// node's counters.
 // Everything here lives on the node's one io_context thread; nothing is locked.
 #pragma once
 
@@ -41,10 +42,16 @@ private:
     bool closed_ = false;
 };
 
-/// One configured chain: its config, its RPC client and what the pipeline last saw of it.
+/// One configured chain: its config, the chain, its endpoints and what the pipeline last saw
+/// of it.
 struct ChainRuntime {
     const ChainConfig* config = nullptr;
-    std::unique_ptr<chains::evm::RpcClient> rpc;
+    /// The JSON-RPC endpoints behind `chain` (their health and per-method counters), for
+    /// ferry_chains and GET /metrics only; null when the chain is not an RPC node (tests).
+    /// Declared before `chain`, which may talk through it.
+    std::unique_ptr<chains::evm::RpcClient> transport;
+    /// Every request of the stages goes through here.
+    std::unique_ptr<chains::Chain> chain;
     std::optional<std::uint64_t> head;                ///< newest block number seen
     std::optional<std::uint64_t> scanned_block;       ///< watcher cursor
     std::string last_error;                           ///< of the last failed RPC step, for status

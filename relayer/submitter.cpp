@@ -56,14 +56,13 @@ Task<void> Submitter::run() {
 }
 
 Task<void> Submitter::round() {
-    auto head = co_await dst_->rpc->block_number();
+    auto head = co_await dst_->chain->head();
     if (!head) {
         dst_->last_error = "eth_blockNumber: " + describe(head.error());
         co_return;
     }
     dst_->head = *head;
-    auto chain_nonce =
-        co_await dst_->rpc->get_transaction_count(txs_.account(), evm::BlockTag::latest);
+    auto chain_nonce = co_await dst_->chain->account_nonce(txs_.account(), chains::NonceAt::latest);
     if (!chain_nonce) {
         dst_->last_error = "eth_getTransactionCount: " + describe(chain_nonce.error());
         co_return;
@@ -179,15 +178,12 @@ Task<Submitter::Step> Submitter::drop_delivered(Burst& burst,
     // transaction of ours whose receipt we did not see).
     std::uint64_t next_inbound = burst.inbound.value_or(0);
     if (route.ordered && !burst.inbound) {
-        evm::CallRequest call;
-        call.to = *cfg.inbox;
-        call.data = evm::inbox_next_inbound_nonce_calldata(r.src);
-        auto returned = co_await dst_->rpc->call(call);
+        auto returned = co_await dst_->chain->next_inbound_nonce(*cfg.inbox, r.src);
         if (!returned) {
             dst_->last_error = "nextInboundNonce: " + describe(returned.error());
             co_return Step::stop;
         }
-        auto n = evm::decode_nonce_result(*returned);
+        auto n = std::move(*returned);
         if (!n) co_return Step::stop;
         next_inbound = crypto::to_u64(*n);
         burst.inbound = next_inbound;
@@ -197,15 +193,12 @@ Task<Submitter::Step> Submitter::drop_delivered(Burst& burst,
     for (auto& p : batch) {
         const bool must_check = !route.ordered || crypto::to_u64(p.nonce) < next_inbound;
         if (must_check) {
-            evm::CallRequest call;
-            call.to = *cfg.inbox;
-            call.data = evm::inbox_delivered_calldata(p.id);
-            auto returned = co_await dst_->rpc->call(call);
+            auto returned = co_await dst_->chain->delivered(*cfg.inbox, p.id);
             if (!returned) {
                 dst_->last_error = "delivered(id): " + describe(returned.error());
                 co_return Step::stop;
             }
-            auto delivered = evm::decode_delivered_result(*returned);
+            auto delivered = std::move(*returned);
             if (delivered && *delivered) {
                 already.push_back(p.id);
                 continue;
@@ -297,7 +290,7 @@ Task<std::optional<std::uint64_t>> Submitter::batch_gas(
         estimate_call.from = txs_.account();
         estimate_call.to = *cfg.inbox;
         estimate_call.data = built.calldata;
-        auto estimate = co_await dst_->rpc->estimate_gas(estimate_call);
+        auto estimate = co_await dst_->chain->estimate_gas(estimate_call);
         if (!estimate) {
             set_waiting(r,
                         "eth_estimateGas for deliverBatch failed: " + describe(estimate.error()));

@@ -26,9 +26,10 @@ public:
     /// ferry_getAttestations (see docs/api.md): params {dst, from_nonce, to_nonce[, src]}.
     api::MethodResult get_attestations(const nlohmann::json& params);
 
-private:
-    /// Signs up to one page of observed packets; returns how many.
+    /// Signs up to one page of observed packets (what run() repeats); returns how many.
     std::size_t sign_pending();
+
+private:
 
     ChainRuntime* chain_;
     storage::Queue* queue_;

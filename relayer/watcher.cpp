@@ -44,14 +44,14 @@ Task<void> Watcher::run() {
 
 Task<std::optional<std::uint64_t>> Watcher::confirmed_head() {
     const ChainConfig& cfg = *chain_->config;
-    auto head = co_await chain_->rpc->block_number();
+    auto head = co_await chain_->chain->head();
     if (!head) {
         fail("eth_blockNumber: " + describe(head.error()));
         co_return std::nullopt;
     }
     chain_->head = *head;
     if (cfg.finalized) {
-        auto block = co_await chain_->rpc->get_block_by_number(evm::BlockTag::finalized);
+        auto block = co_await chain_->chain->block(evm::BlockTag::finalized);
         if (!block) {
             fail("eth_getBlockByNumber(finalized): " + describe(block.error()));
             co_return std::nullopt;
@@ -64,7 +64,7 @@ Task<std::optional<std::uint64_t>> Watcher::confirmed_head() {
 }
 
 Task<bool> Watcher::check_reorg(const storage::Cursor& cursor) {
-    auto block = co_await chain_->rpc->get_block_by_number(cursor.block_number);
+    auto block = co_await chain_->chain->block(cursor.block_number);
     if (!block) {
         fail("eth_getBlockByNumber: " + describe(block.error()));
         co_return false;
@@ -76,7 +76,7 @@ Task<bool> Watcher::check_reorg(const storage::Cursor& cursor) {
     const std::uint64_t back = cursor.block_number > options_.reorg_rewind_blocks
                                    ? cursor.block_number - options_.reorg_rewind_blocks
                                    : 0;
-    auto rewound = co_await chain_->rpc->get_block_by_number(back);
+    auto rewound = co_await chain_->chain->block(back);
     if (!rewound || !*rewound) {
         fail("reorg below block " + std::to_string(cursor.block_number) + ": cannot read block " +
              std::to_string(back));
@@ -102,7 +102,7 @@ Task<std::optional<std::vector<evm::Log>>> Watcher::fetch_logs(std::uint64_t fro
     filter.to_block = to;
     filter.addresses = {options_.outbox};
     filter.topics = {{evm::packet_sent_topic()}};
-    auto logs = co_await chain_->rpc->get_logs(filter);
+    auto logs = co_await chain_->chain->logs(std::move(filter));
     if (!logs) {
         fail("eth_getLogs " + std::to_string(from) + ".." + std::to_string(to) + ": " +
              describe(logs.error()));
@@ -229,7 +229,7 @@ Task<bool> Watcher::step() {
 
     auto logs = co_await fetch_logs(from, to);
     if (!logs) co_return false;
-    auto block = co_await chain_->rpc->get_block_by_number(to);
+    auto block = co_await chain_->chain->block(to);
     if (!block || !*block) {
         fail("eth_getBlockByNumber(" + std::to_string(to) +
              "): " + (block ? std::string("no such block") : describe(block.error())));

@@ -36,9 +36,11 @@ public:
     chains::Task<void> run();
     void stop() noexcept { wake_.close(); }
 
-private:
-    /// One scan step; true when more confirmed blocks wait (scan again at once).
+    /// One scan step (what run() repeats); true when more confirmed blocks wait (scan again at
+    /// once).
     chains::Task<bool> step();
+
+private:
     chains::Task<std::optional<std::uint64_t>> confirmed_head();
     chains::Task<bool> check_reorg(const storage::Cursor& cursor);
     chains::Task<void> rescan_gaps(const storage::Cursor& cursor);

@@ -36,31 +36,6 @@ std::uint64_t low_u64(ByteView word) noexcept {
 
 }  // namespace
 
-// ---- U256 ----
-
-std::optional<U256> U256::from_be_bytes(ByteView be) noexcept {
-    if (be.size() > 32) return std::nullopt;
-    U256 out;
-    std::copy(be.begin(), be.end(),
-              out.bytes.begin() + static_cast<std::ptrdiff_t>(32 - be.size()));
-    return out;
-}
-
-bool U256::fits_bits(unsigned bits) const noexcept {
-    if (bits >= 256) return true;
-    const std::size_t full = (256 - bits) / 8;  // whole high bytes that must be zero
-    if (!all_zero({bytes.data(), full})) return false;
-    const unsigned rest = (256 - bits) % 8;
-    return rest == 0 || (bytes[full] >> (8 - rest)) == 0;
-}
-
-std::optional<std::uint64_t> U256::to_u64() const noexcept {
-    if (!fits_bits(64)) return std::nullopt;
-    return low_u64({bytes.data(), bytes.size()});
-}
-
-std::string U256::hex() const { return crypto::to_hex({bytes.data(), bytes.size()}, true); }
-
 // ---- selectors and topics ----
 
 Selector function_selector(std::string_view signature) noexcept {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "chains/evm/error.hpp"
+#include "chains/evm/u256.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/types.hpp"
 
@@ -31,33 +32,6 @@ inline constexpr std::size_t kAbiWordSize = 32;
 
 /// First 4 bytes of keccak256 of a canonical function signature.
 using Selector = crypto::FixedBytes<4>;
-
-/// An unsigned 256-bit integer as 32 big-endian bytes (uint256 on the wire). Only what the ABI
-/// needs: construction from small integers and range checks, no arithmetic.
-struct U256 {
-    std::array<std::uint8_t, 32> bytes{};
-
-    static constexpr U256 from_u64(std::uint64_t v) noexcept {
-        U256 out;
-        for (std::size_t i = 0; i < 8; ++i)
-            out.bytes[31 - i] = static_cast<std::uint8_t>(v >> (8 * i));
-        return out;
-    }
-
-    /// Left-pads up to 32 big-endian bytes; nullopt when `be` is longer than 32 bytes.
-    static std::optional<U256> from_be_bytes(ByteView be) noexcept;
-
-    /// True when the value is below 2^bits (bits in 8..256).
-    bool fits_bits(unsigned bits) const noexcept;
-
-    /// The value when it is below 2^64.
-    std::optional<std::uint64_t> to_u64() const noexcept;
-
-    /// "0x" + 64 lower-case hex digits.
-    std::string hex() const;
-
-    friend constexpr auto operator<=>(const U256&, const U256&) = default;
-};
 
 /// function_selector("deliver(bytes,bytes)"): the signature must be canonical (no spaces,
 /// uint256 rather than uint); it is hashed as given.

@@ -2,7 +2,7 @@
 // verified), with keep-alive connection reuse, deadlines and a response size limit.
 #pragma once
 
-#include "chains/chain.hpp"  // Task
+#include "chains/task.hpp"
 #include "chains/evm/rpc_error.hpp"
 
 #include <boost/asio/any_io_executor.hpp>

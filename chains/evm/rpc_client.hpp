@@ -2,8 +2,8 @@
 // fallback and demotion, classified errors and per-method counters.
 #pragma once
 
-#include "chains/chain.hpp"    // Task
-#include "chains/evm/abi.hpp"  // U256
+#include "chains/task.hpp"
+#include "chains/evm/u256.hpp"
 #include "chains/evm/http_transport.hpp"
 #include "chains/evm/log.hpp"
 #include "chains/evm/rpc_error.hpp"

@@ -2,7 +2,7 @@
 // block ids, log filters, call requests, block headers, receipts and fee history.
 #pragma once
 
-#include "chains/evm/abi.hpp"  // U256
+#include "chains/evm/u256.hpp"
 #include "chains/evm/log.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/types.hpp"
