@@ -116,42 +116,40 @@ int fail(std::string_view message) {
 
 }  // namespace
 
-int run_start(const StartOptions& options) {
-    auto loaded = load_config(options.config);
-    if (!loaded) {
-        std::cerr << loaded.error().to_string(options.config) << std::flush;
-        return kExitFailure;
-    }
-    const Config& config = *loaded;
+namespace {
 
-    setup_logging(options.log_level,
-                  parse_log_format(options.log_format).value_or(LogFormat::text));
+/// The signing keys of the roles the config has. Keys first: a node that cannot sign should say
+/// so before touching anything else.
+struct RoleKeys {
+    std::optional<Signer> relayer;
+    std::optional<Signer> validator;
+};
 
-    Node node(config);
-    auto ex = node.io.get_executor();
-
-    // Keys first: a node that cannot sign should say so before touching anything else.
-    std::optional<Signer> relayer_key;
+AppResult<RoleKeys> load_keys(const Config& config, Node& node) {
+    RoleKeys keys;
     if (config.relayer) {
         auto k = load_signer(key_options(config.relayer->key));
-        if (!k) return fail("relayer.key: " + k.error().message);
-        relayer_key = std::move(*k);
-        node.relayer_address = relayer_key->address;
+        if (!k) return AppError{"relayer.key: " + k.error().message};
+        keys.relayer = std::move(*k);
+        node.relayer_address = keys.relayer->address;
     }
-    std::optional<Signer> validator_key;
     if (config.validator) {
         auto k = load_signer(key_options(config.validator->key));
-        if (!k) return fail("validator.key: " + k.error().message);
-        validator_key = std::move(*k);
-        node.validator_address = validator_key->address;
+        if (!k) return AppError{"validator.key: " + k.error().message};
+        keys.validator = std::move(*k);
+        node.validator_address = keys.validator->address;
     }
+    return keys;
+}
 
+/// One SQLite queue per role; the validator's sits beside the relayer's when a node has both.
+AppResult<void> open_queues(const Config& config, Node& node) {
     storage::SqliteQueueOptions qo;
     qo.backoff = config.retry;
     if (config.relayer) {
         std::string detail;
         auto q = storage::SqliteQueue::open(config.database.string(), qo, &detail);
-        if (!q) return fail("database " + config.database.string() + ": " + detail);
+        if (!q) return AppError{"database " + config.database.string() + ": " + detail};
         node.queue = std::move(*q);
     }
     if (config.validator) {
@@ -159,112 +157,136 @@ int run_start(const StartOptions& options) {
             config.relayer ? config.database.string() + ".validator" : config.database.string();
         std::string detail;
         auto q = storage::SqliteQueue::open(path, qo, &detail);
-        if (!q) return fail("database " + path + ": " + detail);
+        if (!q) return AppError{"database " + path + ": " + detail};
         node.validator_queue = std::move(*q);
     }
+    return {};
+}
 
-    for (const auto& c : config.chains) {
-        std::string error;
-        auto client = make_client(ex, c, error);
-        if (!client) return fail(error);
-        auto& rt = node.chains[c.chain_id];
-        rt.config = &c;
-        rt.chain = std::make_unique<evm::EvmChain>(*client);
-        rt.transport = std::move(client);
-    }
+/// A chain runtime over a new JSON-RPC client for `c`.
+AppResult<void> open_chain(boost::asio::any_io_executor ex, const ChainConfig& c,
+                           ChainRuntime& rt) {
+    std::string error;
+    auto client = make_client(std::move(ex), c, error);
+    if (!client) return AppError{error};
+    rt.config = &c;
+    rt.chain = std::make_unique<evm::EvmChain>(*client);
+    rt.transport = std::move(client);
+    return {};
+}
 
+AppResult<void> open_api(const Config& config, Node& node) {
     ApiServerOptions api_options;
     api_options.host = config.api.host;
     api_options.port = config.api.port;
     api_options.allow_non_loopback = config.api.allow_non_loopback;
     api_options.rate_limit = {config.api.rate_limit_per_s, config.api.rate_limit_burst};
-    auto api = ApiServer::create(ex, api_options);
-    if (!api) return fail("api.listen: " + api.error());
+    auto api = ApiServer::create(node.io.get_executor(), api_options);
+    if (!api) return AppError{"api.listen: " + api.error()};
     node.api = std::move(*api);
     register_api_methods(node);
     register_metrics_endpoints(node);
+    return {};
+}
 
-    // ---- validator role ----
-    if (config.validator) {
-        const ChainConfig& chain = *config.find_chain(config.validator->chain_id);
-        std::string error;
-        auto client = make_client(ex, chain, error);
-        if (!client) return fail(error);
-        auto& rt = node.validator_chain[chain.chain_id];
-        rt.config = &chain;
-        rt.chain = std::make_unique<evm::EvmChain>(*client);
-        rt.transport = std::move(client);
-        node.validator = std::make_unique<ValidatorRole>(rt, *node.validator_queue, node.counters,
-                                                         validator_key->key, validator_key->address,
-                                                         *chain.outbox, ex);
-        WatcherOptions wo;
-        wo.outbox = *chain.outbox;
-        wo.max_body_bytes = config.limits.max_body_bytes;
-        auto* v = node.validator.get();
-        node.watchers.push_back(std::make_unique<Watcher>(
-            rt, *node.validator_queue, node.counters, wo, [v] { v->notify(); }, ex));
-        node.api->add_method("ferry_getAttestations",
-                             [v](const json& params, const RequestContext&) -> Task<MethodResult> {
-                                 co_return v->get_attestations(params);
-                             });
-        spdlog::info("validator {} for chain {} (Outbox {})", validator_key->address.hex(),
-                     chain.name, chain.outbox->hex());
-    }
+/// The validator role: its own chain client and watcher, the signer, ferry_getAttestations.
+AppResult<void> build_validator_role(const Config& config, Node& node, const Signer& key) {
+    auto ex = node.io.get_executor();
+    const ChainConfig& chain = *config.find_chain(config.validator->chain_id);
+    auto& rt = node.validator_chain[chain.chain_id];
+    if (auto opened = open_chain(ex, chain, rt); !opened) return opened.error();
+    node.validator = std::make_unique<ValidatorRole>(rt, *node.validator_queue, node.counters,
+                                                     key.key, key.address, *chain.outbox, ex);
+    WatcherOptions wo;
+    wo.outbox = *chain.outbox;
+    wo.max_body_bytes = config.limits.max_body_bytes;
+    auto* v = node.validator.get();
+    node.watchers.push_back(std::make_unique<Watcher>(
+        rt, *node.validator_queue, node.counters, wo, [v] { v->notify(); }, ex));
+    node.api->add_method("ferry_getAttestations",
+                         [v](const json& params, const RequestContext&) -> Task<MethodResult> {
+                             co_return v->get_attestations(params);
+                         });
+    spdlog::info("validator {} for chain {} (Outbox {})", key.address.hex(), chain.name,
+                 chain.outbox->hex());
+    return {};
+}
 
-    // ---- relayer role ----
-    if (config.relayer) {
-        std::map<crypto::ChainId, std::vector<const RouteConfig*>> by_src, by_dst;
-        for (const auto& r : config.routes) {
-            by_src[r.src].push_back(&r);
-            by_dst[r.dst].push_back(&r);
-        }
-        std::map<storage::Route, Attestor*> attestor_of;
-        // Submitters are created after attestors but attestors notify them: resolve lazily.
-        auto notify_submitter = [&node](crypto::ChainId dst) {
-            return [&node, dst] {
-                if (auto it = node.submitter_of.find(dst); it != node.submitter_of.end())
-                    it->second->notify();
-            };
+/// One attestor per route; they wake the destination's submitter, created after them.
+std::map<storage::Route, Attestor*> build_attestors(const Config& config, Node& node) {
+    std::map<storage::Route, Attestor*> attestor_of;
+    for (const auto& r : config.routes) {
+        const auto* set = config.find_validator_set(r.src);
+        auto notify_submitter = [&node, dst = r.dst] {
+            if (auto it = node.submitter_of.find(dst); it != node.submitter_of.end())
+                it->second->notify();
         };
-        for (const auto& r : config.routes) {
-            const auto* set = config.find_validator_set(r.src);
-            node.attestors.push_back(std::make_unique<Attestor>(
-                r, *set, node.chains.at(r.dst), *node.queue, node.counters, node.waiting,
-                config.limits, node.pool, notify_submitter(r.dst), ex));
-            attestor_of[{r.src, r.dst}] = node.attestors.back().get();
-        }
-        for (const auto& [dst, routes] : by_dst) {
-            std::vector<SubmitterRoute> sr;
-            for (const auto* r : routes) sr.push_back({r, attestor_of.at({r->src, r->dst})});
-            node.submitters.push_back(std::make_unique<Submitter>(
-                node.chains.at(dst), *node.queue, node.counters, node.waiting, std::move(sr),
-                relayer_key->key, relayer_key->address, ex));
-            node.submitter_of[dst] = node.submitters.back().get();
-        }
-        for (const auto& [src, routes] : by_src) {
-            WatcherOptions wo;
-            wo.outbox = *config.find_chain(src)->outbox;
-            wo.max_body_bytes = config.limits.max_body_bytes;
-            wo.destinations.emplace();
-            std::vector<Attestor*> targets;
-            for (const auto* r : routes) {
-                wo.destinations->insert(r->dst);
-                targets.push_back(attestor_of.at({r->src, r->dst}));
-            }
-            node.watchers.push_back(std::make_unique<Watcher>(
-                node.chains.at(src), *node.queue, node.counters, wo,
-                [targets] {
-                    for (auto* a : targets) a->notify();
-                },
-                ex));
-        }
-        spdlog::info("relayer {} on {} routes", relayer_key->address.hex(), config.routes.size());
+        node.attestors.push_back(std::make_unique<Attestor>(
+            r, *set, node.chains.at(r.dst), *node.queue, node.counters, node.waiting,
+            config.limits, node.pool, notify_submitter, node.io.get_executor()));
+        attestor_of[{r.src, r.dst}] = node.attestors.back().get();
     }
+    return attestor_of;
+}
 
-    node.api->start();
-    std::cout << "ferry: listening on " << node.api->listen_address() << std::endl;
-    spdlog::info("ferry {} started; API on {}", version(), node.api->listen_address());
+/// The relayer role: attestors per route, a submitter per destination chain, a watcher per
+/// source chain waking the attestors of its routes.
+void build_relayer_role(const Config& config, Node& node, const Signer& key) {
+    auto ex = node.io.get_executor();
+    std::map<crypto::ChainId, std::vector<const RouteConfig*>> by_src, by_dst;
+    for (const auto& r : config.routes) {
+        by_src[r.src].push_back(&r);
+        by_dst[r.dst].push_back(&r);
+    }
+    const auto attestor_of = build_attestors(config, node);
+    for (const auto& [dst, routes] : by_dst) {
+        std::vector<SubmitterRoute> sr;
+        for (const auto* r : routes) sr.push_back({r, attestor_of.at({r->src, r->dst})});
+        node.submitters.push_back(std::make_unique<Submitter>(node.chains.at(dst), *node.queue,
+                                                              node.counters, node.waiting,
+                                                              std::move(sr), key.key, key.address,
+                                                              ex));
+        node.submitter_of[dst] = node.submitters.back().get();
+    }
+    for (const auto& [src, routes] : by_src) {
+        WatcherOptions wo;
+        wo.outbox = *config.find_chain(src)->outbox;
+        wo.max_body_bytes = config.limits.max_body_bytes;
+        wo.destinations.emplace();
+        std::vector<Attestor*> targets;
+        for (const auto* r : routes) {
+            wo.destinations->insert(r->dst);
+            targets.push_back(attestor_of.at({r->src, r->dst}));
+        }
+        node.watchers.push_back(std::make_unique<Watcher>(
+            node.chains.at(src), *node.queue, node.counters, wo,
+            [targets] {
+                for (auto* a : targets) a->notify();
+            },
+            ex));
+    }
+    spdlog::info("relayer {} on {} routes", key.address.hex(), config.routes.size());
+}
 
+/// Everything the config asks for, ready to run.
+AppResult<void> build_node(const Config& config, Node& node) {
+    auto keys = load_keys(config, node);
+    if (!keys) return keys.error();
+    if (auto opened = open_queues(config, node); !opened) return opened.error();
+    for (const auto& c : config.chains)
+        if (auto opened = open_chain(node.io.get_executor(), c, node.chains[c.chain_id]); !opened)
+            return opened.error();
+    if (auto opened = open_api(config, node); !opened) return opened.error();
+    if (config.validator)
+        if (auto built = build_validator_role(config, node, *keys->validator); !built)
+            return built.error();
+    if (config.relayer) build_relayer_role(config, node, *keys->relayer);
+    return {};
+}
+
+/// Runs the node until SIGINT/SIGTERM (or a fatal check) and its stages have drained; the exit
+/// code.
+int run_until_stopped(Node& node) {
     boost::asio::signal_set signals(node.io, SIGINT, SIGTERM);
     boost::asio::steady_timer drain(node.io);
     node.on_stop = [&] {
@@ -305,6 +327,27 @@ int run_start(const StartOptions& options) {
     spdlog::info("stopped");
     spdlog::shutdown();
     return node.exit_code;
+}
+
+}  // namespace
+
+int run_start(const StartOptions& options) {
+    auto loaded = load_config(options.config);
+    if (!loaded) {
+        std::cerr << loaded.error().to_string(options.config) << std::flush;
+        return kExitFailure;
+    }
+    const Config& config = *loaded;
+    setup_logging(options.log_level,
+                  parse_log_format(options.log_format).value_or(LogFormat::text));
+
+    Node node(config);
+    if (auto built = build_node(config, node); !built) return fail(built.error().message);
+
+    node.api->start();
+    std::cout << "ferry: listening on " << node.api->listen_address() << std::endl;
+    spdlog::info("ferry {} started; API on {}", version(), node.api->listen_address());
+    return run_until_stopped(node);
 }
 
 }  // namespace ferry::relayer
