@@ -87,6 +87,20 @@ AppResult<chains::evm::RpcClient> make_rpc_client(boost::asio::any_io_executor e
     return std::move(*client);
 }
 
+chains::Task<AppResult<SigningClient>> open_signing_client(boost::asio::any_io_executor executor,
+                                                           const KeyOptions& key,
+                                                           const RpcOptions& rpc) {
+    auto signer = load_signer(key);
+    if (!signer) co_return signer.error();
+    auto client = make_rpc_client(std::move(executor), rpc);
+    if (!client) co_return client.error();
+    auto chain_id = co_await client->chain_id();
+    if (!chain_id)
+        co_return err("cannot reach the chain: " +
+                      to_chain_error(chain_id.error(), "eth_chainId").message);
+    co_return SigningClient{std::move(*signer), std::move(*client), *chain_id};
+}
+
 AppResult<crypto::Address> parse_address(std::string_view text, std::string_view what) {
     auto address = crypto::Address::from_hex(text, crypto::HexPrefix::required);
     if (!address)

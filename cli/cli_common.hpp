@@ -51,6 +51,17 @@ void add_rpc_options(CLI::App& cmd, RpcOptions& options);
 AppResult<chains::evm::RpcClient> make_rpc_client(boost::asio::any_io_executor executor,
                                                   const RpcOptions& options);
 
+/// A signing key, an RPC client and the chain id its endpoint reported: what `ferry deploy` and
+/// `ferry send` start from. Errors name the key source, the bad URL or the unreachable chain.
+struct SigningClient {
+    Signer signer;
+    chains::evm::RpcClient rpc;
+    std::uint64_t chain_id = 0;
+};
+chains::Task<AppResult<SigningClient>> open_signing_client(boost::asio::any_io_executor executor,
+                                                           const KeyOptions& key,
+                                                           const RpcOptions& rpc);
+
 /// Parsers; `what` names the input in the error ("--outbox").
 AppResult<crypto::Address> parse_address(std::string_view text, std::string_view what);
 AppResult<std::uint64_t> parse_u64(std::string_view text, std::string_view what);

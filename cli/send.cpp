@@ -62,22 +62,14 @@ Task<int> send(boost::asio::any_io_executor executor, const SendOptions& options
         print_error(kCommand, "--dst-chain: 0 is not a chain id");
         co_return kExitFailure;
     }
-    auto signer = load_signer(options.key);
-    if (!signer) {
-        print_error(kCommand, signer.error().message);
+    auto client = co_await open_signing_client(executor, options.key, options.rpc);
+    if (!client) {
+        print_error(kCommand, client.error().message);
         co_return kExitFailure;
     }
-    auto rpc = make_rpc_client(executor, options.rpc);
-    if (!rpc) {
-        print_error(kCommand, rpc.error().message);
-        co_return kExitFailure;
-    }
-    auto chain_id = co_await rpc->chain_id();
-    if (!chain_id) {
-        print_error(kCommand, "cannot reach the chain: " +
-                                  to_chain_error(chain_id.error(), "eth_chainId").message);
-        co_return kExitFailure;
-    }
+    const Signer* signer = &client->signer;
+    chains::evm::RpcClient* rpc = &client->rpc;
+    const std::uint64_t* chain_id = &client->chain_id;
     nlohmann::json params = nlohmann::json::array();
     params.push_back(outbox->hex());
     params.push_back(std::string("latest"));
