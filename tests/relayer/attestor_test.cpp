@@ -87,24 +87,8 @@ protected:
         on_chain.ordered = true;
         for (std::size_t i = 0; i < 3; ++i) on_chain.validators.push_back(dev_account(i).address);
         fake_->set_validator_set(kSrc, on_chain);
-        for (std::uint64_t n = 1; n <= 3; ++n) {
-            packets_.push_back(route_packet(n));
-            auto p = make_new_packet(packets_.back());
-            EXPECT_TRUE(queue_->insert_packets(std::vector<storage::NewPacket>{p},
-                                               {kSrc, kOutbox, n, {}}, 1));
-        }
-    }
-
-    static storage::NewPacket make_new_packet(const chains::evm::Packet& packet) {
-        storage::NewPacket p;
-        p.encoded = chains::evm::encode(packet);
-        p.id = chains::evm::packet_id(p.encoded);
-        p.route = {packet.src_chain, packet.dst_chain};
-        p.nonce = packet.nonce;
-        p.sender = packet.sender;
-        p.recipient = packet.recipient;
-        p.source_block = crypto::to_u64(packet.nonce);
-        return p;
+        for (std::uint64_t n = 1; n <= 3; ++n) packets_.push_back(route_packet(n));
+        queue_packets(packets_);
     }
 
     /// Validator `i` (dev account i) at `url`.

@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <memory>
+#include <vector>
 
 namespace ferry::test {
 
@@ -53,6 +54,23 @@ protected:
         auto q = storage::SqliteQueue::open(":memory:", storage::SqliteQueueOptions{});
         if (!q) throw std::runtime_error("cannot open an in-memory queue");
         queue_ = std::move(*q);
+    }
+
+    /// Stores `packets` as observed, as a watcher of the source would (cursor at block 1).
+    void queue_packets(const std::vector<chains::evm::Packet>& packets) {
+        std::vector<storage::NewPacket> out;
+        for (const auto& packet : packets) {
+            storage::NewPacket p;
+            p.encoded = chains::evm::encode(packet);
+            p.id = chains::evm::packet_id(p.encoded);
+            p.route = {packet.src_chain, packet.dst_chain};
+            p.nonce = packet.nonce;
+            p.sender = packet.sender;
+            p.recipient = packet.recipient;
+            p.source_block = 1;
+            out.push_back(std::move(p));
+        }
+        EXPECT_TRUE(queue_->insert_packets(out, {kSrc, kOutbox, 1, {}}, 1));
     }
 
     /// The packet's state in the queue; nullopt when the queue does not hold it.
