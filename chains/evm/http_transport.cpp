@@ -244,7 +244,8 @@ struct HttpTransport::Impl {
         std::string retry_after;
         if (const auto it = res.find(http::field::retry_after); it != res.end())
             retry_after = std::string(it->value());
-        out.response = HttpResponse{res.result_int(), std::move(res.body()), std::move(retry_after)};
+        out.response =
+            HttpResponse{res.result_int(), std::move(res.body()), std::move(retry_after)};
         co_return out;
     }
 
