@@ -2,6 +2,7 @@
 
 #include "crypto/quote.hpp"
 
+#include "chains/evm/http_transport.hpp"
 #include "chains/url.hpp"
 #include "relayer/config.hpp"
 #include "cli/status_view.hpp"
@@ -10,16 +11,12 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <cstdlib>
 #include <iostream>
 #include <set>
@@ -31,9 +28,7 @@ using relayer::load_config;
 namespace {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using asio::ip::tcp;
+namespace evm = chains::evm;
 using nlohmann::json;
 
 constexpr std::size_t kMaxResponseBytes = 64 * 1024 * 1024;
@@ -41,115 +36,59 @@ constexpr std::size_t kMaxPages = 100'000;
 
 AppError err(std::string message) { return AppError{std::move(message)}; }
 
-std::string connect_error(const ApiEndpoint& ep, const boost::system::error_code& ec) {
-    if (ec == asio::error::connection_refused)
-        return "cannot reach the node API at " + ep.url +
-               ": connection refused \xE2\x80\x94 is `ferry start` running? (--api to change)";
-    return "cannot reach the node API at " + ep.url + ": " + ec.message() +
+std::string connect_error(const ApiEndpoint& ep, std::string_view detail) {
+    const std::string refused =
+        asio::error::make_error_code(asio::error::connection_refused).message();
+    return "cannot reach the node API at " + ep.url + ": " +
+           (detail == refused ? std::string("connection refused") : std::string(detail)) +
            " \xE2\x80\x94 is `ferry start` running? (--api to change)";
 }
 
-struct HttpAnswer {
-    unsigned status = 0;
-    std::string body;
-    std::string retry_after;
-};
-
-/// One POST on a fresh connection; everything within `timeout`.
-AppResult<HttpAnswer> http_post(const ApiEndpoint& ep, std::string body,
-                                const std::optional<std::string>& bearer,
-                                std::chrono::milliseconds timeout) {
-    asio::io_context io;
-    boost::system::error_code failure;
-    std::string stage;
-    bool too_large = false;
-    HttpAnswer answer;
-    std::string auth;
-    if (bearer) auth = "Bearer " + *bearer;
-
-    auto task = [&]() -> asio::awaitable<void> {
-        auto ex = co_await asio::this_coro::executor;
-        boost::system::error_code ec;
-        tcp::resolver resolver(ex);
-        beast::tcp_stream stream(ex);
-        stream.expires_after(timeout);
-        auto results = co_await resolver.async_resolve(
-            ep.host, ep.port, asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) {
-            failure = ec;
-            stage = "resolve";
-            co_return;
-        }
-        co_await stream.async_connect(results, asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) {
-            failure = ec;
-            stage = "connect";
-            co_return;
-        }
-        http::request<http::string_body> req{http::verb::post, ep.target, 11};
-        req.set(http::field::host, ep.host);
-        req.set(http::field::user_agent, "ferry-cli");
-        req.set(http::field::content_type, "application/json");
-        req.set(http::field::accept, "application/json");
-        if (!auth.empty()) req.set(http::field::authorization, auth);
-        req.keep_alive(false);
-        req.body() = std::move(body);
-        req.prepare_payload();
-        co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
-        if (!auth.empty()) {
-            // The serialized request held the token: wipe our copy of the field.
-            auto field = req.find(http::field::authorization);
-            if (field != req.end()) {
-                std::string wiped(field->value().size(), '\0');
-                req.set(http::field::authorization, wiped);
-            }
-        }
-        if (ec) {
-            failure = ec;
-            stage = "write";
-            co_return;
-        }
-        beast::flat_buffer buffer;
-        http::response_parser<http::string_body> parser;
-        parser.body_limit(kMaxResponseBytes);
-        parser.header_limit(64 * 1024);
-        co_await http::async_read(stream, buffer, parser,
-                                  asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) {
-            failure = ec;
-            stage = "read";
-            too_large = ec == http::error::body_limit;
-            co_return;
-        }
-        auto res = parser.release();
-        answer.status = res.result_int();
-        if (auto it = res.find(http::field::retry_after); it != res.end())
-            answer.retry_after = std::string(it->value());
-        answer.body = std::move(res.body());
-        beast::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    };
-    asio::co_spawn(io, task, asio::detached);
-    io.run();
-    if (!auth.empty()) OPENSSL_cleanse(auth.data(), auth.size());
-
+/// Says why the node API could not be asked; the transport's message names the stage first.
+AppError transport_failure(const ApiEndpoint& ep, const evm::RpcError& e,
+                           std::chrono::milliseconds timeout) {
     const auto secs = std::to_string(
         std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
-    if (failure == beast::error::timeout)
+    if (e.code == evm::RpcError::Code::timeout)
         return err("the node API at " + ep.url + " did not answer within " + secs +
                    " s (--timeout to change)");
-    if (failure) {
-        if (stage == "resolve")
-            return err("cannot resolve the node API host " + crypto::quote_input(ep.host) + " (" + ep.url +
-                       "): " + failure.message());
-        if (stage == "connect") return err(connect_error(ep, failure));
-        if (too_large)
-            return err("the node API at " + ep.url + " sent an answer larger than " +
-                       std::to_string(kMaxResponseBytes >> 20) + " MiB");
-        return err("the connection to the node API at " + ep.url + " failed (" + stage +
-                   "): " + failure.message());
-    }
-    return answer;
+    const auto colon = e.message.find(": ");
+    const std::string stage = e.message.substr(0, colon);
+    const std::string detail =
+        colon == std::string::npos ? e.message : e.message.substr(colon + 2);
+    if (stage == "resolve")
+        return err("cannot resolve the node API host " + crypto::quote_input(ep.host) + " (" +
+                   ep.url + "): " + detail);
+    if (stage == "connect") return err(connect_error(ep, detail));
+    if (e.code == evm::RpcError::Code::response_too_large && detail.starts_with("response body"))
+        return err("the node API at " + ep.url + " sent an answer larger than " +
+                   std::to_string(kMaxResponseBytes >> 20) + " MiB");
+    return err("the connection to the node API at " + ep.url + " failed (" +
+               (stage == "send" ? std::string("write") : stage) + "): " + detail);
+}
+
+/// One POST on a fresh connection (not kept alive), on its own io_context; connecting and
+/// then the exchange each within `timeout`. `authorization` is wiped by the transport.
+AppResult<evm::HttpResponse> post_to_api(const ApiEndpoint& ep, std::string body,
+                                         std::string authorization,
+                                         std::chrono::milliseconds timeout) {
+    asio::io_context io;
+    evm::HttpOptions options;
+    options.connect_timeout = timeout;
+    options.request_timeout = timeout;
+    options.max_response_bytes = kMaxResponseBytes;
+    options.max_idle_connections = 0;
+    auto transport = evm::HttpTransport::create(io.get_executor(), ep.url, options);
+    if (!transport) return err(transport.error().message);
+    std::optional<evm::RpcResult<evm::HttpResponse>> answer;
+    asio::co_spawn(io, transport->post(std::move(body), std::move(authorization)),
+                   [&](std::exception_ptr failure, evm::RpcResult<evm::HttpResponse> result) {
+                       if (failure) std::rethrow_exception(failure);
+                       answer = std::move(result);
+                   });
+    io.run();
+    if (!answer->has_value()) return transport_failure(ep, answer->error(), timeout);
+    return std::move(**answer);
 }
 
 std::string first_line(std::string_view text, std::size_t max = 200) {
@@ -287,7 +226,10 @@ AppResult<json> ApiClient::call(std::string_view method, const json& params,
     last_rpc_code_ = 0;
     json request = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", std::string(method)}};
     if (!params.is_null()) request["params"] = params;
-    auto answer = http_post(endpoint_, request.dump(), bearer, timeout_);
+    std::string auth;
+    if (bearer) auth = "Bearer " + *bearer;
+    auto answer = post_to_api(endpoint_, request.dump(), auth, timeout_);
+    OPENSSL_cleanse(auth.data(), auth.size());
     if (!answer) return answer.error();
     const std::string where = "the node API at " + endpoint_.url;
     if (answer->status == 429)

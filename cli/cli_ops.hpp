@@ -1,8 +1,9 @@
 // The operator commands that talk to a running node over its JSON-RPC API (spec: ferry_status,
 // ferry_packets, ferry_packet, ferry_retry): `ferry status`, `ferry packets`, `ferry packet`
-// and `ferry retry`. Each is a JSON-RPC 2.0 call over HTTP/1.1 with a small synchronous Beast
-// client (connect, write and read deadlines). The admin token for ferry_retry comes from an
-// environment variable and is sent as "Authorization: Bearer"; it is never printed.
+// and `ferry retry`. Each is a JSON-RPC 2.0 call over HTTP/1.1 through the chains HTTP
+// transport (chains/evm/http_transport.hpp), blocking, with deadlines and a body limit. The
+// admin token for ferry_retry comes from an environment variable and is sent as
+// "Authorization: Bearer"; it is never printed.
 #pragma once
 
 #include "cli/cli_common.hpp"

@@ -1,31 +1,18 @@
 #include "devnet/process.hpp"
 
-#include "chains/evm/rpc_client.hpp"
-
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-
 #include <algorithm>
-#include <array>
 #include <cerrno>
-#include <charconv>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <fstream>
-#include <iterator>
-#include <sstream>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -39,7 +26,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::uintmax_t kMaxTailBytes = 64 * 1024;
-constexpr std::string_view kAnvilListening = "Listening on ";
 
 AppError err(std::string message) { return AppError{std::move(message)}; }
 
@@ -129,14 +115,9 @@ AppResult<std::vector<std::string>> child_environment(const std::vector<std::str
     return env;
 }
 
-std::string format_seconds(double seconds) {
-    std::array<char, 64> buffer{};
-    const auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), seconds);
-    if (ec != std::errc{}) return std::to_string(seconds);
-    return std::string(buffer.data(), end);
-}
-
 }  // namespace
+
+// ---------------------------------------------------------------------------- ExitStatus
 
 // ---------------------------------------------------------------------------- ExitStatus
 
@@ -148,6 +129,64 @@ std::string ExitStatus::to_string() const {
 }
 
 // ---------------------------------------------------------------------------- ChildProcess
+
+namespace {
+
+/// What the child runs with, all prepared before fork: between fork and exec only
+/// async-signal-safe calls are allowed.
+struct ChildExec {
+    std::vector<char*> argv;  // null-terminated, pointing into the parent's strings
+    std::vector<char*> envp;  // null-terminated, pointing into the parent's strings
+    int in_fd = -1;
+    int out_fd = -1;
+    int report_fd = -1;  // the status pipe's write end: the errno of a failed exec
+    const char* working_dir = nullptr;
+    int max_fd = 1024;
+    bool new_group = false;
+    pid_t parent = 0;
+};
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+    std::vector<char*> out;
+    for (auto& s : strings) out.push_back(s.data());
+    out.push_back(nullptr);
+    return out;
+}
+
+/// The child's side of the fork: descriptors, signals, directory, then exec. Never returns.
+[[noreturn]] void exec_child(const ChildExec& c) noexcept {
+    const int report = c.report_fd;
+    const auto fail = [report](int code) {
+        [[maybe_unused]] const auto n = ::write(report, &code, sizeof code);
+        ::_exit(127);
+    };
+    if (c.new_group) ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != c.parent) ::_exit(127);  // the parent died before prctl
+    // Handlers are reset by exec, but ignored signals and the mask are inherited.
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (const int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD})
+        ::signal(sig, SIG_DFL);
+    if (::dup2(c.in_fd, STDIN_FILENO) < 0 || ::dup2(c.out_fd, STDOUT_FILENO) < 0 ||
+        ::dup2(c.out_fd, STDERR_FILENO) < 0)
+        fail(errno);
+    if (c.working_dir != nullptr && ::chdir(c.working_dir) != 0) fail(errno);
+    // Close every other descriptor but the status pipe (close-on-exec anyway).
+    const auto lo = static_cast<unsigned>(STDERR_FILENO + 1);
+    const auto keep = static_cast<unsigned>(report);
+    if ((keep > lo && ::close_range(lo, keep - 1, 0) != 0) ||
+        ::close_range(keep + 1, ~0U, 0) != 0) {
+        for (int fd = STDERR_FILENO + 1; fd < c.max_fd; ++fd)
+            if (fd != report) ::close(fd);
+    }
+    ::execve(c.argv[0], c.argv.data(), c.envp.data());
+    fail(errno);
+    ::_exit(127);
+}
+
+}  // namespace
 
 AppResult<ChildProcess> ChildProcess::spawn(const SpawnOptions& options) {
     ChildProcess child;
@@ -162,15 +201,10 @@ AppResult<ChildProcess> ChildProcess::spawn(const SpawnOptions& options) {
     std::vector<std::string> arg_strings;
     arg_strings.push_back(options.executable.string());
     arg_strings.insert(arg_strings.end(), options.args.begin(), options.args.end());
-    std::vector<char*> argv;
-    for (auto& a : arg_strings) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : *env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
+    ChildExec exec;
+    exec.argv = pointers(arg_strings);
+    exec.envp = pointers(*env_strings);
 
-    // Everything the child needs is opened here: between fork and exec only async-signal-safe
-    // calls are allowed.
     const int out_fd =
         options.log_file.empty()
             ? ::open("/dev/null", O_WRONLY | O_CLOEXEC)
@@ -193,11 +227,14 @@ AppResult<ChildProcess> ChildProcess::spawn(const SpawnOptions& options) {
         if (in_fd >= 0) ::close(in_fd);
         return err("cannot run " + what + ": " + errno_text(code));
     }
-    const char* working_dir = options.working_dir.empty() ? nullptr : options.working_dir.c_str();
+    exec.in_fd = in_fd;
+    exec.out_fd = out_fd;
+    exec.report_fd = status_pipe[1];
+    exec.working_dir = options.working_dir.empty() ? nullptr : options.working_dir.c_str();
     const long open_max = ::sysconf(_SC_OPEN_MAX);
-    const int max_fd = open_max > 0 && open_max < INT_MAX ? static_cast<int>(open_max) : 1024;
-    const bool new_group = options.new_process_group;
-    const pid_t parent = ::getpid();
+    exec.max_fd = open_max > 0 && open_max < INT_MAX ? static_cast<int>(open_max) : 1024;
+    exec.new_group = options.new_process_group;
+    exec.parent = ::getpid();
 
     const pid_t pid = ::fork();
     if (pid < 0) {
@@ -208,36 +245,7 @@ AppResult<ChildProcess> ChildProcess::spawn(const SpawnOptions& options) {
         ::close(status_pipe[1]);
         return err("cannot run " + what + ": fork: " + errno_text(code));
     }
-    if (pid == 0) {
-        const int report = status_pipe[1];
-        const auto fail = [report](int code) {
-            [[maybe_unused]] const auto n = ::write(report, &code, sizeof code);
-            ::_exit(127);
-        };
-        if (new_group) ::setpgid(0, 0);
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
-        // Handlers are reset by exec, but ignored signals and the mask are inherited.
-        sigset_t none;
-        ::sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        for (const int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD})
-            ::signal(sig, SIG_DFL);
-        if (::dup2(in_fd, STDIN_FILENO) < 0 || ::dup2(out_fd, STDOUT_FILENO) < 0 ||
-            ::dup2(out_fd, STDERR_FILENO) < 0)
-            fail(errno);
-        if (working_dir != nullptr && ::chdir(working_dir) != 0) fail(errno);
-        // Close every other descriptor but the status pipe (close-on-exec anyway).
-        const auto lo = static_cast<unsigned>(STDERR_FILENO + 1);
-        const auto keep = static_cast<unsigned>(report);
-        if ((keep > lo && ::close_range(lo, keep - 1, 0) != 0) ||
-            ::close_range(keep + 1, ~0U, 0) != 0) {
-            for (int fd = STDERR_FILENO + 1; fd < max_fd; ++fd)
-                if (fd != report) ::close(fd);
-        }
-        ::execve(argv[0], argv.data(), envp.data());
-        fail(errno);
-    }
+    if (pid == 0) exec_child(exec);
 
     ::close(out_fd);
     ::close(in_fd);
@@ -361,7 +369,7 @@ std::string ChildProcess::output_tail(std::size_t lines) const {
 }
 
 AppResult<std::string> ChildProcess::wait_for_line(std::string_view needle,
-                                                       std::chrono::milliseconds timeout) {
+                                                   std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
     std::uintmax_t position = log_offset_;
     std::string partial;
@@ -404,199 +412,6 @@ std::optional<std::uint64_t> ChildProcess::peak_rss_bytes() const {
 std::optional<double> ChildProcess::cpu_seconds() const {
     if (pid_ <= 0 || status_) return std::nullopt;
     return devnet::cpu_seconds(pid_);
-}
-
-// ---------------------------------------------------------------------------- /proc readers
-
-std::optional<std::uint64_t> peak_rss_bytes(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.starts_with("VmHWM:")) continue;
-        std::istringstream fields(line.substr(6));
-        std::uint64_t kib = 0;
-        std::string unit;
-        if (!(fields >> kib >> unit) || unit != "kB") return std::nullopt;
-        return kib * 1024;
-    }
-    return std::nullopt;
-}
-
-std::optional<double> cpu_seconds(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses; it ends at the last ')'.
-    const auto close = text.rfind(')');
-    if (close == std::string::npos) return std::nullopt;
-    std::istringstream fields(text.substr(close + 1));
-    std::string field;
-    std::uint64_t utime = 0;
-    std::uint64_t stime = 0;
-    // After ')': state is field 3; utime and stime are fields 14 and 15.
-    for (int index = 3; index <= 15; ++index) {
-        if (!(fields >> field)) return std::nullopt;
-        if (index == 14 || index == 15) {
-            std::uint64_t value = 0;
-            const auto [end, ec] =
-                std::from_chars(field.data(), field.data() + field.size(), value);
-            if (ec != std::errc{} || end != field.data() + field.size()) return std::nullopt;
-            (index == 14 ? utime : stime) = value;
-        }
-    }
-    const long ticks = ::sysconf(_SC_CLK_TCK);
-    if (ticks <= 0) return std::nullopt;
-    return static_cast<double>(utime + stime) / static_cast<double>(ticks);
-}
-
-AppResult<std::uint16_t> free_loopback_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return err("socket: " + errno_text(errno));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    socklen_t length = sizeof address;
-    // NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API takes sockaddr*
-    const bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0 &&
-                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-    // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
-    const int code = errno;
-    ::close(fd);
-    if (!ok) return err("cannot bind a free port on 127.0.0.1: " + errno_text(code));
-    return ntohs(address.sin_port);
-}
-
-// ---------------------------------------------------------------------------- AnvilNode
-
-namespace {
-
-/// The port of anvil's "Listening on 127.0.0.1:<port>" line, or 0.
-std::uint16_t listening_port(std::string_view line) {
-    const auto colon = line.rfind(':');
-    if (colon == std::string_view::npos) return 0;
-    const auto digits = line.substr(colon + 1);
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    if (ec != std::errc{} || end == digits.data() || value == 0 || value > 65535) return 0;
-    return static_cast<std::uint16_t>(value);
-}
-
-/// Asks `url` for eth_chainId until it answers or `deadline` passes.
-AppResult<std::uint64_t> await_chain_id(const std::string& url, Clock::time_point deadline) {
-    boost::asio::io_context io;
-    chains::evm::RpcClientConfig config;
-    config.endpoints = {url};
-    config.http.connect_timeout = 2s;
-    config.http.request_timeout = 2s;
-    auto client = chains::evm::RpcClient::create(io.get_executor(), std::move(config));
-    if (!client) return err(client.error().to_string());
-    std::string last_error = "no answer";
-    for (;;) {
-        std::optional<chains::evm::RpcResult<std::uint64_t>> answer;
-        boost::asio::co_spawn(
-            io, client->chain_id(),
-            [&](std::exception_ptr failure, chains::evm::RpcResult<std::uint64_t> r) {
-                if (failure) {
-                    answer = chains::evm::make_rpc_error(chains::evm::RpcError::Code::node_error,
-                                                         "eth_chainId failed");
-                } else {
-                    answer = std::move(r);
-                }
-            });
-        io.restart();
-        while (!answer && io.run_one() > 0) {
-        }
-        if (answer && *answer) return **answer;
-        if (answer) last_error = answer->error().to_string();
-        if (Clock::now() >= deadline) return err("eth_chainId: " + last_error);
-        std::this_thread::sleep_for(50ms);
-    }
-}
-
-}  // namespace
-
-AppResult<AnvilNode> AnvilNode::start(AnvilOptions options) {
-    AnvilNode node;
-    if (options.name.empty()) options.name = "anvil";
-    if (options.log_file.empty()) {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "ferry-anvil-XXXXXX.log").string();
-        const int fd = ::mkstemps(pattern.data(), 4);
-        if (fd < 0) return err("cannot create a log file for anvil: " + errno_text(errno));
-        ::close(fd);
-        options.log_file = pattern;
-        node.temp_log_ = true;
-    }
-    node.options_ = std::move(options);
-    const auto& opts = node.options_;
-
-    SpawnOptions spawn;
-    spawn.executable = opts.anvil;
-    spawn.name = opts.name;
-    spawn.log_file = opts.log_file;
-    spawn.args = {"--host",  "127.0.0.1",  "--port",
-                  "0",       "--chain-id", std::to_string(opts.chain_id),
-                  "--color", "never"};
-    if (opts.block_time_s) {
-        if (!(*opts.block_time_s > 0) || *opts.block_time_s > 3600)
-            return err(opts.name + ": block time " + format_seconds(*opts.block_time_s) +
-                       " s is not in (0, 3600]");
-        spawn.args.emplace_back("--block-time");
-        spawn.args.push_back(format_seconds(*opts.block_time_s));
-    }
-    const auto deadline = Clock::now() + opts.start_timeout;
-    auto child = ChildProcess::spawn(spawn);
-    if (!child) return child.error();
-    node.process_ = std::move(*child);
-
-    const auto fail = [&](const std::string& why) {
-        std::string message = "starting " + opts.name + " (chain " + std::to_string(opts.chain_id) +
-                              ") failed: " + why;
-        node.stop();
-        return err(std::move(message));
-    };
-    auto line = node.process_.wait_for_line(kAnvilListening, opts.start_timeout);
-    if (!line) return fail(line.error().message);
-    node.port_ = listening_port(*line);
-    if (node.port_ == 0) return fail("cannot read the port from '" + *line + "'");
-    node.url_ = "http://127.0.0.1:" + std::to_string(node.port_);
-    auto chain_id = await_chain_id(node.url_, deadline);
-    if (!chain_id)
-        return fail(chain_id.error().message + "; its last output:\n" +
-                    node.process_.output_tail());
-    if (*chain_id != opts.chain_id)
-        return fail(node.url_ + " reports chain id " + std::to_string(*chain_id));
-    return node;
-}
-
-AnvilNode::AnvilNode(AnvilNode&& other) noexcept
-    : options_(std::move(other.options_)),
-      temp_log_(std::exchange(other.temp_log_, false)),
-      process_(std::move(other.process_)),
-      port_(std::exchange(other.port_, 0)),
-      url_(std::move(other.url_)) {}
-
-AnvilNode& AnvilNode::operator=(AnvilNode&& other) noexcept {
-    if (this != &other) {
-        stop();
-        options_ = std::move(other.options_);
-        temp_log_ = std::exchange(other.temp_log_, false);
-        process_ = std::move(other.process_);
-        port_ = std::exchange(other.port_, 0);
-        url_ = std::move(other.url_);
-    }
-    return *this;
-}
-
-AnvilNode::~AnvilNode() { stop(); }
-
-void AnvilNode::stop() noexcept {
-    process_.terminate();
-    if (temp_log_) {
-        std::error_code ec;
-        std::filesystem::remove(options_.log_file, ec);
-        temp_log_ = false;
-    }
 }
 
 }  // namespace ferry::devnet

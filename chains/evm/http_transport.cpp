@@ -1,6 +1,7 @@
 #include "chains/evm/http_transport.hpp"
 
 #include "chains/url.hpp"
+#include "crypto/types.hpp"  // secure_wipe
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -198,13 +199,18 @@ struct HttpTransport::Impl {
     }
 
     template <class Stream>
-    Task<Exchange> exchange(Stream& stream, Connection& conn, const std::string& body) {
+    Task<Exchange> exchange(Stream& stream, Connection& conn, const std::string& body,
+                            const std::string& authorization) {
         http::request<http::string_body> req{http::verb::post, url.target, 11};
         req.set(http::field::host, host_header);
         req.set(http::field::user_agent, "ferry");
         req.set(http::field::content_type, "application/json");
         req.set(http::field::accept, "application/json");
-        if (!url.basic_auth.empty()) req.set(http::field::authorization, "Basic " + url.basic_auth);
+        if (!authorization.empty()) {
+            req.set(http::field::authorization, authorization);
+        } else if (!url.basic_auth.empty()) {
+            req.set(http::field::authorization, "Basic " + url.basic_auth);
+        }
         req.keep_alive(true);
         req.body() = body;
         req.prepare_payload();
@@ -214,6 +220,7 @@ struct HttpTransport::Impl {
         conn.tcp().expires_after(options.request_timeout);
         Exchange out{error(Code::connection_failed, "")};
         auto [write_ec, written] = co_await http::async_write(stream, req, kNoThrow);
+        wipe_authorization(req);
         if (write_ec) {
             out.stale =
                 write_ec == asio::error::broken_pipe || write_ec == asio::error::connection_reset;
@@ -234,11 +241,29 @@ struct HttpTransport::Impl {
         conn.tcp().expires_never();
         auto& res = parser.get();
         out.keep_alive = parser.keep_alive();
-        out.response = HttpResponse{res.result_int(), std::move(res.body())};
+        std::string retry_after;
+        if (const auto it = res.find(http::field::retry_after); it != res.end())
+            retry_after = std::string(it->value());
+        out.response =
+            HttpResponse{res.result_int(), std::move(res.body()), std::move(retry_after)};
         co_return out;
     }
 
-    Task<RpcResult<HttpResponse>> post(std::string body) {
+    /// The request's fields live on the heap until it is destroyed: wipe the credentials in
+    /// place once they are sent.
+    static void wipe_authorization(http::request<http::string_body>& req) noexcept {
+        if (const auto it = req.find(http::field::authorization); it != req.end())
+            crypto::secure_wipe(const_cast<char*>(it->value().data()), it->value().size());
+    }
+
+    Task<RpcResult<HttpResponse>> post(std::string body, std::string authorization) {
+        auto result = co_await post_once_or_twice(body, authorization);
+        crypto::secure_wipe(authorization.data(), authorization.size());
+        co_return result;
+    }
+
+    Task<RpcResult<HttpResponse>> post_once_or_twice(const std::string& body,
+                                                     const std::string& authorization) {
         // A pooled connection the server has since closed fails at once; one retry on a fresh
         // connection hides that without resending after a real answer.
         for (int attempt = 0;; ++attempt) {
@@ -255,9 +280,9 @@ struct HttpTransport::Impl {
             // (Not a conditional expression: GCC 12 destroys co_await results in one twice.)
             Exchange ex;
             if (conn->tls) {
-                ex = co_await exchange(*conn->tls, *conn, body);
+                ex = co_await exchange(*conn->tls, *conn, body, authorization);
             } else {
-                ex = co_await exchange(*conn->plain, *conn, body);
+                ex = co_await exchange(*conn->plain, *conn, body, authorization);
             }
             if (ex.response) {
                 if (ex.keep_alive && idle.size() < options.max_idle_connections) {
@@ -307,8 +332,8 @@ HttpTransport::HttpTransport(HttpTransport&&) noexcept = default;
 HttpTransport& HttpTransport::operator=(HttpTransport&&) noexcept = default;
 HttpTransport::~HttpTransport() = default;
 
-Task<RpcResult<HttpResponse>> HttpTransport::post(std::string body) {
-    return impl_->post(std::move(body));
+Task<RpcResult<HttpResponse>> HttpTransport::post(std::string body, std::string authorization) {
+    return impl_->post(std::move(body), std::move(authorization));
 }
 
 const std::string& HttpTransport::name() const noexcept { return impl_->url.redacted; }

@@ -47,6 +47,7 @@ struct HttpOptions {
 struct HttpResponse {
     unsigned status = 0;
     std::string body;
+    std::string retry_after;  // the Retry-After field as sent (429/503), else empty
 };
 
 /// Posts JSON bodies to one endpoint. Connections are opened on demand and kept alive for
@@ -65,8 +66,14 @@ public:
     ~HttpTransport();
 
     /// POSTs `body` as application/json. A stale reused connection is retried once on a fresh
-    /// one. Errors: timeout, connection_failed, tls_failed, response_too_large, cancelled.
-    Task<RpcResult<HttpResponse>> post(std::string body);
+    /// one. Errors: timeout, connection_failed, tls_failed, response_too_large,
+    /// malformed_response, cancelled. Their message starts with the stage that failed:
+    /// "resolve", "connect", "TLS ...", "send" or "read", then ": " and the detail (a timeout
+    /// says "<stage> timed out after N ms").
+    /// `authorization`, when not empty, is sent as the Authorization field instead of the URL's
+    /// basic auth (e.g. "Bearer <token>"); it is never logged nor put into an error, and the
+    /// transport's copies of it are wiped once the post is done.
+    Task<RpcResult<HttpResponse>> post(std::string body, std::string authorization = {});
 
     /// The redacted URL.
     const std::string& name() const noexcept;
