@@ -1,5 +1,5 @@
-// The narrow interface the pipeline uses to talk to one chain (DESIGN.md §5): every request the
-// watcher, attestor, validator, submitter, chain monitor and the node's API make of a chain.
+// The narrow interface the pipeline uses to talk to one chain (docs/design.md §5): every request
+// the watcher, attestor, validator, submitter, chain monitor and the node's API make of a chain.
 // chains/evm/evm_chain.hpp implements it over the JSON-RPC client; tests/support/fake_chain.hpp
 // scripts it. EVM (chains/evm/) is the first family; its values (block ids, logs, receipts,
 // 256-bit amounts) are the protocol's, so the interface uses them directly for now.
@@ -110,7 +110,7 @@ public:
     /// plainly; nullopt for any failure (it is informational only).
     virtual Task<std::optional<std::uint64_t>> transaction_nonce(crypto::Hash32 tx) = 0;
 
-    // Ferry's contract views (DESIGN.md §2), read at the newest block.
+    // Ferry's contract views (docs/design.md §2), read at the newest block.
 
     /// Inbox.nextInboundNonce(src).
     virtual Task<ViewResult<crypto::Nonce>> next_inbound_nonce(crypto::Address inbox,

@@ -1,4 +1,4 @@
-// The coroutine type of all I/O in Ferry (STYLE.md, Concurrency): a task on the node's one
+// The coroutine type of all I/O in Ferry (docs/style.md, Concurrency): a task on the node's one
 // io_context. Header of its own so that code needing only the type (the API server, the HTTP
 // transport) does not see the chain interface.
 #pragma once

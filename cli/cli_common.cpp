@@ -63,7 +63,6 @@ std::string key_usage_error(const KeyOptions& options) {
     return {};
 }
 
-
 void add_rpc_options(CLI::App& cmd, RpcOptions& options) {
     cmd.add_option("--rpc", options.urls,
                    "JSON-RPC endpoint URL (http:// or https://); repeat for fallbacks, in order")
@@ -151,7 +150,8 @@ AppResult<SourceSpec> parse_source(std::string_view text) {
     } else if (parts[4] == "unordered") {
         spec.ordered = false;
     } else {
-        return bad("the last field must be 'ordered' or 'unordered', not " + crypto::quote_input(parts[4]));
+        return bad("the last field must be 'ordered' or 'unordered', not " +
+                   crypto::quote_input(parts[4]));
     }
     return spec;
 }

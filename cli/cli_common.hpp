@@ -8,8 +8,8 @@
 #include "chains/chain.hpp"
 #include "chains/evm/deployment.hpp"
 #include "chains/evm/rpc_client.hpp"
-#include "relayer/signer.hpp"
 #include "crypto/types.hpp"
+#include "relayer/signer.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/assert/source_location.hpp>
@@ -29,16 +29,13 @@ class App;
 namespace ferry::cli {
 
 using relayer::KeyOptions;
-using relayer::Signer;
 using relayer::load_signer;
-
-
+using relayer::Signer;
 
 /// Adds --key-env, --keystore and --password-file to `cmd`.
 void add_key_options(CLI::App& cmd, KeyOptions& options);
 /// The usage error when the options do not name exactly one key source, else empty.
 std::string key_usage_error(const KeyOptions& options);
-
 
 /// Adds --rpc (one or more, in order of preference) and --rpc-timeout to `cmd`.
 struct RpcOptions {
@@ -75,6 +72,5 @@ AppResult<SourceSpec> parse_source(std::string_view text);
 /// exception escaping it is reported on stderr as an internal error (exit 1).
 int run_task(std::string_view command,
              std::function<chains::Task<int>(boost::asio::any_io_executor)> task);
-
 
 }  // namespace ferry::cli

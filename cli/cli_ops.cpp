@@ -4,8 +4,8 @@
 
 #include "chains/evm/http_transport.hpp"
 #include "chains/url.hpp"
-#include "relayer/config.hpp"
 #include "cli/status_view.hpp"
+#include "relayer/config.hpp"
 
 #include <openssl/crypto.h>
 #include <unistd.h>
@@ -16,9 +16,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <optional>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -54,8 +54,7 @@ AppError transport_failure(const ApiEndpoint& ep, const evm::RpcError& e,
                    " s (--timeout to change)");
     const auto colon = e.message.find(": ");
     const std::string stage = e.message.substr(0, colon);
-    const std::string detail =
-        colon == std::string::npos ? e.message : e.message.substr(colon + 2);
+    const std::string detail = colon == std::string::npos ? e.message : e.message.substr(colon + 2);
     if (stage == "resolve")
         return err("cannot resolve the node API host " + crypto::quote_input(ep.host) + " (" +
                    ep.url + "): " + detail);
@@ -417,7 +416,8 @@ int run_packets(const PacketsOptions& options, std::ostream& out, std::ostream& 
         if (!seen_cursors.insert(next.get<std::string>()).second || page + 1 >= kMaxPages)
             return fail(e, "packets",
                         "ferry_packets repeated the cursor " +
-                            crypto::quote_input(next.get<std::string>()) + "; stopping instead of looping");
+                            crypto::quote_input(next.get<std::string>()) +
+                            "; stopping instead of looping");
         params["cursor"] = next;
         if (progress) e << "\rfetched " << all.size() << " packets..." << std::flush;
     }
@@ -462,9 +462,9 @@ int run_retry(const RetryOptions& options, std::ostream& out, std::ostream& e) {
     std::string what;
     if (!options.id.empty()) {
         if (!valid_packet_id(options.id))
-            return usage(
-                e, "retry",
-                "bad packet id " + crypto::quote_input(options.id) + ": expected 0x and 64 hex digits");
+            return usage(e, "retry",
+                         "bad packet id " + crypto::quote_input(options.id) +
+                             ": expected 0x and 64 hex digits");
         params["id"] = options.id;
         what = "packet " + options.id;
     } else if (!options.route.empty() && options.dead) {

@@ -94,8 +94,8 @@ Task<int> deploy(boost::asio::any_io_executor executor, const DeployOptions& opt
         auto receipt = co_await evm::deploy_contract(sender, contract, std::move(args));
         if (!receipt) {
             progress.failed();
-            print_error(kCommand,
-                        "deploying " + name + " failed: " + evm::describe_chain_error(receipt.error()));
+            print_error(kCommand, "deploying " + name +
+                                      " failed: " + evm::describe_chain_error(receipt.error()));
             co_return std::nullopt;
         }
         progress.done(receipt->contract_address->hex() + " (block " +

@@ -28,9 +28,9 @@ using namespace std::chrono_literals;
 
 using devnet::Devnet;
 using devnet::DevnetOptions;
+using devnet::kMaxDevnetValidators;
 using devnet::SentPacket;
 using devnet::WaitOptions;
-using devnet::kMaxDevnetValidators;
 
 namespace {
 

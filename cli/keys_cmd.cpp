@@ -44,15 +44,14 @@ AppError err(std::string message) { return AppError{std::move(message)}; }
 
 using crypto::SecretBuffer;
 
-
 /// Reads a small file into a SecretBuffer (no trailing-newline handling here).
 AppResult<SecretBuffer> read_secret_file(const std::string& path, std::string_view what) {
     auto secret = crypto::read_secret_file(path, kMaxSecretFile);
     if (secret) return std::move(*secret);
     switch (secret.error().code) {
         case crypto::SecretFileError::Code::cannot_open:
-            return err("cannot read " + std::string(what) + " " + crypto::quote_input(path, 1024) + ": " +
-                       std::strerror(secret.error().system_error));
+            return err("cannot read " + std::string(what) + " " + crypto::quote_input(path, 1024) +
+                       ": " + std::strerror(secret.error().system_error));
         case crypto::SecretFileError::Code::too_large:
             return err(std::string(what) + " " + crypto::quote_input(path, 1024) + " is too large");
         case crypto::SecretFileError::Code::cannot_read:
@@ -108,7 +107,8 @@ AppResult<SecretBuffer> read_password(const KeysOptions& o, bool confirm) {
         if (!secret) return secret.error();
         drop_one_newline(*secret);
         if (secret->view().empty())
-            return err("--password-file " + crypto::quote_input(o.password_file, 1024) + " is empty");
+            return err("--password-file " + crypto::quote_input(o.password_file, 1024) +
+                       " is empty");
         return std::move(*secret);
     }
     auto first = prompt_hidden("Keystore password: ");
@@ -153,7 +153,8 @@ AppResult<crypto::PrivateKey> read_import_key(const KeysOptions& o) {
     if (!o.private_key_file.empty()) {
         auto text = read_secret_file(o.private_key_file, "--private-key-file");
         if (!text) return text.error();
-        return parse_key(*text, "--private-key-file " + crypto::quote_input(o.private_key_file, 1024));
+        return parse_key(*text,
+                         "--private-key-file " + crypto::quote_input(o.private_key_file, 1024));
     }
     if (::isatty(STDIN_FILENO) == 1) {
         auto text = prompt_hidden("Private key (hex): ");
@@ -187,7 +188,9 @@ AppResult<std::vector<KeyFile>> scan_dir(const std::string& dir) {
         return err("--keystore-dir " + crypto::quote_input(dir, 1024) + " is not a directory");
     std::vector<KeyFile> keys;
     fs::directory_iterator it(dir, ec);
-    if (ec) return err("cannot list --keystore-dir " + crypto::quote_input(dir, 1024) + ": " + ec.message());
+    if (ec)
+        return err("cannot list --keystore-dir " + crypto::quote_input(dir, 1024) + ": " +
+                   ec.message());
     for (const auto& entry : it) {
         struct stat st {};
         if (::stat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
@@ -270,12 +273,14 @@ int save_key(const KeysOptions& o, std::string_view sub, const crypto::PrivateKe
     if (!fs::exists(o.keystore_dir, ec)) {
         fs::create_directories(o.keystore_dir, ec);
         if (ec)
-            return fail(
-                e, sub,
-                "cannot create --keystore-dir " + crypto::quote_input(o.keystore_dir, 1024) + ": " + ec.message());
+            return fail(e, sub,
+                        "cannot create --keystore-dir " +
+                            crypto::quote_input(o.keystore_dir, 1024) + ": " + ec.message());
         fs::permissions(o.keystore_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
     } else if (!fs::is_directory(o.keystore_dir, ec)) {
-        return fail(e, sub, "--keystore-dir " + crypto::quote_input(o.keystore_dir, 1024) + " is not a directory");
+        return fail(
+            e, sub,
+            "--keystore-dir " + crypto::quote_input(o.keystore_dir, 1024) + " is not a directory");
     }
     auto existing = scan_dir(o.keystore_dir);
     if (!existing) return fail(e, sub, existing.error().message);
@@ -370,27 +375,31 @@ int run_export(const KeysOptions& o, std::ostream& out, std::ostream& e) {
             return usage(e, "export",
                          "say which key: --keystore FILE, or --keystore-dir DIR --address 0x..");
         auto wanted = crypto::Address::from_hex(o.address);
-        if (!wanted) return usage(e, "export", "bad --address " + crypto::quote_input(o.address, 1024));
+        if (!wanted)
+            return usage(e, "export", "bad --address " + crypto::quote_input(o.address, 1024));
         auto keys = scan_dir(o.keystore_dir);
         if (!keys) return fail(e, "export", keys.error().message);
         for (const auto& k : *keys)
             if (k.address == wanted->hex()) path = k.path.string();
         if (path.empty())
             return fail(e, "export",
-                        "no keystore for " + wanted->hex() + " in " + crypto::quote_input(o.keystore_dir, 1024));
+                        "no keystore for " + wanted->hex() + " in " +
+                            crypto::quote_input(o.keystore_dir, 1024));
     }
     // Refuse an exposed file before asking for its password.
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0)
         return fail(e, "export",
-                    "keystore " + crypto::quote_input(path, 1024) + " has mode " + mode_text(st.st_mode) +
+                    "keystore " + crypto::quote_input(path, 1024) + " has mode " +
+                        mode_text(st.st_mode) +
                         ": readable by group or others; run chmod 600 on it");
     auto password = read_password(o, false);
     if (!password) return fail(e, "export", password.error().message);
     auto key = crypto::load_keystore_file(path, password->view());
     if (!key)
         return fail(e, "export",
-                    "cannot use keystore " + crypto::quote_input(path, 1024) + ": " + key.error().message());
+                    "cannot use keystore " + crypto::quote_input(path, 1024) + ": " +
+                        key.error().message());
     auto address = crypto::Secp256k1Context::instance().address(*key);
     if (!address) return fail(e, "export", "the keystore holds an invalid key");
     std::string hex = key->reveal_hex();

@@ -4,9 +4,9 @@
 #include "cli/deploy.hpp"
 #include "cli/devnet_cmd.hpp"
 #include "cli/keys_cmd.hpp"
+#include "cli/send.hpp"
 #include "cli/start_cmd.hpp"
 #include "relayer/node.hpp"
-#include "cli/send.hpp"
 #include "relayer/version.hpp"
 
 #include <CLI/CLI.hpp>

@@ -2,8 +2,8 @@
 
 #include "chains/evm/ferry_abi.hpp"
 #include "chains/evm/packet.hpp"
-#include "crypto/hex.hpp"
 #include "chains/evm/tx_sender.hpp"
+#include "crypto/hex.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

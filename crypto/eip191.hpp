@@ -1,4 +1,4 @@
-// EIP-191 personal-message hashing and Ferry's attestation digest (DESIGN.md §2).
+// EIP-191 personal-message hashing and Ferry's attestation digest (docs/design.md §2).
 #pragma once
 
 #include "crypto/bytes.hpp"

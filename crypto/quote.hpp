@@ -1,4 +1,4 @@
-// Quoting untrusted text into a message for the user or a log line (STYLE.md, Errors).
+// Quoting untrusted text into a message for the user or a log line (docs/style.md, Errors).
 #pragma once
 
 #include <cstddef>

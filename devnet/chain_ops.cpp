@@ -4,8 +4,8 @@
 
 #include "chains/evm/abi.hpp"
 #include "chains/evm/contracts.hpp"
-#include "chains/evm/fee_policy.hpp"
 #include "chains/evm/deployment.hpp"
+#include "chains/evm/fee_policy.hpp"
 #include "chains/evm/ferry_abi.hpp"
 #include "chains/evm/json.hpp"
 #include "chains/evm/packet.hpp"
@@ -32,14 +32,14 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using nlohmann::json;
+using evm::configure_source;
+using evm::deploy_contract;
+using evm::describe_chain_error;
+using evm::inbox_constructor_args;
+using evm::outbox_constructor_args;
 using evm::SourceSpec;
 using evm::TxSender;
-using evm::deploy_contract;
-using evm::configure_source;
-using evm::describe_chain_error;
-using evm::outbox_constructor_args;
-using evm::inbox_constructor_args;
+using nlohmann::json;
 
 constexpr std::uint64_t kGwei = 1'000'000'000;
 constexpr std::uint64_t kMaxBaseFeeWei = 1'000'000 * kGwei;
@@ -88,8 +88,7 @@ DevAccount dev_account(std::size_t index) {
 
 // ---------------------------------------------------------------------------- chain tasks
 
-Task<AppResult<void>> deploy_contracts(evm::RpcClient& rpc, DevnetChain& chain,
-                                          DevAccount owner) {
+Task<AppResult<void>> deploy_contracts(evm::RpcClient& rpc, DevnetChain& chain, DevAccount owner) {
     TxSender sender(rpc, chain.chain_id, owner.key, owner.address);
     auto outbox = co_await deploy_contract(sender, evm::Contract::outbox,
                                            outbox_constructor_args(kMaxBodyBytes));
@@ -113,7 +112,7 @@ Task<AppResult<void>> deploy_contracts(evm::RpcClient& rpc, DevnetChain& chain,
 }
 
 Task<AppResult<void>> configure_inbox(evm::RpcClient& rpc, const DevnetChain& chain,
-                                         DevAccount owner, SourceSpec source) {
+                                      DevAccount owner, SourceSpec source) {
     TxSender sender(rpc, chain.chain_id, owner.key, owner.address);
     const auto src = crypto::to_u64(source.chain_id);
     auto receipt = co_await configure_source(sender, chain.inbox, std::move(source));
@@ -124,7 +123,7 @@ Task<AppResult<void>> configure_inbox(evm::RpcClient& rpc, const DevnetChain& ch
 }
 
 Task<AppResult<bool>> delivered_task(evm::RpcClient& rpc, crypto::Address inbox,
-                                        crypto::PacketId id) {
+                                     crypto::PacketId id) {
     evm::CallRequest call;
     call.to = inbox;
     call.data = evm::inbox_delivered_calldata(id);
@@ -143,7 +142,7 @@ struct PendingSend {
 
 /// The packet of a mined Outbox.send receipt.
 AppResult<SentPacket> packet_of(const evm::Receipt& receipt, const DevnetChain& src,
-                                   const DevnetChain& dst, PendingSend& send) {
+                                const DevnetChain& dst, PendingSend& send) {
     if (!receipt.success)
         return derr(src.name + ": Outbox.send transaction " + receipt.tx_hash.hex() +
                     " reverted in block " + std::to_string(receipt.block_number));
@@ -188,10 +187,10 @@ AppResult<evm::Fees> send_fees(const DevnetChain& src, std::uint64_t base_fee) {
 }
 
 Task<AppResult<std::vector<SentPacket>>> send_packets_task(evm::RpcClient& rpc,
-                                                              const DevnetChain& src,
-                                                              const DevnetChain& dst,
-                                                              DevAccount sender, std::size_t count,
-                                                              std::string prefix) {
+                                                           const DevnetChain& src,
+                                                           const DevnetChain& dst,
+                                                           DevAccount sender, std::size_t count,
+                                                           std::string prefix) {
     using Out = std::vector<SentPacket>;
     auto nonce = co_await rpc.get_transaction_count(sender.address, evm::BlockTag::pending);
     if (!nonce) co_return derr(rpc_text(nonce.error(), "eth_getTransactionCount"));
@@ -299,9 +298,9 @@ Task<AppResult<std::vector<SentPacket>>> send_packets_task(evm::RpcClient& rpc,
 /// One round of delivered() checks for `indices` of `packets` (all to `inbox`): the indices
 /// now delivered.
 Task<AppResult<std::vector<std::size_t>>> check_delivered(evm::RpcClient& rpc,
-                                                             crypto::Address inbox,
-                                                             std::span<const SentPacket> packets,
-                                                             std::vector<std::size_t> indices) {
+                                                          crypto::Address inbox,
+                                                          std::span<const SentPacket> packets,
+                                                          std::vector<std::size_t> indices) {
     const std::string method = "eth_call";
     std::vector<std::size_t> done;
     for (std::size_t first = 0; first < indices.size(); first += kRpcBatchSize) {

@@ -16,8 +16,8 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <thread>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 namespace ferry::devnet {
@@ -63,7 +63,7 @@ AppResult<T> run_sync(boost::asio::io_context& io, Task<AppResult<T>> task) {
 
 /// Runs the tasks at once on `io` until all finish; the first error in task order.
 AppResult<void> run_parallel(boost::asio::io_context& io,
-                                std::vector<Task<AppResult<void>>> tasks) {
+                             std::vector<Task<AppResult<void>>> tasks) {
     std::vector<std::optional<AppResult<void>>> results(tasks.size());
     std::size_t done = 0;
     for (std::size_t i = 0; i < tasks.size(); ++i) {
@@ -111,7 +111,6 @@ bool is_devnet_file(const std::string& name) {
         if (name.ends_with(suffix)) return true;
     return false;
 }
-
 
 }  // namespace
 
@@ -352,7 +351,7 @@ std::string Devnet::relayer_api_url() const {
 }
 
 AppResult<std::string> Devnet::validator_api_url(std::size_t i,
-                                                    std::string_view source_chain) const {
+                                                 std::string_view source_chain) const {
     auto it = impl_->ports.find(validator_node_name(i, source_chain));
     if (it == impl_->ports.end())
         return derr("no validator " + std::to_string(i) + " for chain '" +
@@ -361,8 +360,8 @@ AppResult<std::string> Devnet::validator_api_url(std::size_t i,
 }
 
 AppResult<std::vector<SentPacket>> Devnet::send_packets(std::string_view from_chain,
-                                                           std::size_t count,
-                                                           std::string_view body_prefix) {
+                                                        std::size_t count,
+                                                        std::string_view body_prefix) {
     if (!impl_->deployed) return derr("deploy the contracts before sending packets");
     auto src = chain(from_chain);
     if (!src) return src.error();
@@ -384,7 +383,7 @@ AppResult<bool> Devnet::delivered(std::string_view chain_name, const crypto::Pac
 }
 
 AppResult<WaitOutcome> Devnet::wait_delivered(std::span<const SentPacket> packets,
-                                                 const WaitOptions& wait) {
+                                              const WaitOptions& wait) {
     WaitOutcome outcome;
     outcome.latency.resize(packets.size());
     if (packets.empty()) return outcome;

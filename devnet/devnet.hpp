@@ -1,4 +1,5 @@
-// A local Ferry network for demos, end-to-end tests and benchmarks (spec §4): two anvil chains
+// A local Ferry network for demos, end-to-end tests and benchmarks (README.md, scripts/devnet): two
+// anvil chains
 // ("alpha" 4301, "beta" 4302), the Outbox, Inbox and TestRecipient on each, N validator nodes
 // per source chain and one relayer, all real `ferry start` processes, plus a fast packet
 // sender and delivery checks. `ferry devnet` is the command-line face of the Devnet class.
@@ -30,7 +31,6 @@
 
 namespace ferry::devnet {
 
-
 /// One of anvil's default dev accounts (mnemonic "test test ... junk"): well-known public test
 /// keys, for local chains only.
 struct DevAccount {
@@ -46,7 +46,7 @@ void remove_devnet_files(const std::filesystem::path& dir, bool remove_dir);
 /// Dev account `index` in 0 .. kDevAccountCount - 1; std::out_of_range otherwise.
 DevAccount dev_account(std::size_t index);
 
-/// Roles of the dev accounts (spec §4).
+/// Roles of the dev accounts (README.md, scripts/devnet).
 inline constexpr std::size_t kDeployerAccount = 0;  // owner of the contracts, demo sender
 inline constexpr std::size_t kRelayerAccount = 1;
 inline constexpr std::size_t kFirstValidatorAccount = 2;  // validator i uses account 1 + i
@@ -199,15 +199,14 @@ public:
     /// the node takes them: consecutive account nonces of dev account #0 signed here, a fixed
     /// gas limit, all pushed with batched eth_sendRawTransaction, then their receipts awaited.
     /// Bodies are "<body_prefix> #<k>" for k = 1..count. In nonce order.
-    AppResult<std::vector<SentPacket>> send_packets(std::string_view from_chain,
-                                                       std::size_t count,
-                                                       std::string_view body_prefix);
+    AppResult<std::vector<SentPacket>> send_packets(std::string_view from_chain, std::size_t count,
+                                                    std::string_view body_prefix);
     /// Inbox.delivered(id) on `chain`.
     AppResult<bool> delivered(std::string_view chain, const crypto::PacketId& id);
     /// Polls the destination Inboxes until every packet is delivered, the timeout passes or
     /// `interrupted` says so. An RPC error ends the wait with an error.
     AppResult<WaitOutcome> wait_delivered(std::span<const SentPacket> packets,
-                                             const WaitOptions& wait);
+                                          const WaitOptions& wait);
 
     /// Stops the relayer and the validators (in parallel), then the chains. Idempotent.
     void stop_all() noexcept;

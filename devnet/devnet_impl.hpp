@@ -25,7 +25,7 @@ inline constexpr std::string_view kRelayerName = "relayer";
 struct Devnet::Impl {
     boost::asio::io_context io;
     std::vector<AnvilNode> anvils;                            // one per chain, in chain order
-    std::vector<chains::evm::RpcClient> rpcs;                         // one per chain, in chain order
+    std::vector<chains::evm::RpcClient> rpcs;                 // one per chain, in chain order
     std::map<std::string, std::uint16_t, std::less<>> ports;  // API port per node name
     std::map<std::string, ChildProcess, std::less<>> nodes;   // running ferry nodes
     bool deployed = false;

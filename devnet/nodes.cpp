@@ -26,9 +26,9 @@ namespace {
 
 /// Spawns `ferry start -c <config>` for a node with `key` in `key_env`.
 AppResult<ChildProcess> spawn_node(const DevnetOptions& options, const std::string& name,
-                                       const std::filesystem::path& config,
-                                       const std::filesystem::path& log, std::string_view key_env,
-                                       const crypto::PrivateKey& key) {
+                                   const std::filesystem::path& config,
+                                   const std::filesystem::path& log, std::string_view key_env,
+                                   const crypto::PrivateKey& key) {
     std::filesystem::path ferry = options.ferry_binary;
     if (ferry.empty()) {
         std::error_code ec;
@@ -51,7 +51,7 @@ AppResult<ChildProcess> spawn_node(const DevnetOptions& options, const std::stri
 
 /// Waits for a node's listening line; checks it is on `port`.
 AppResult<void> await_listening(ChildProcess& node, std::uint16_t port,
-                                   std::chrono::milliseconds timeout) {
+                                std::chrono::milliseconds timeout) {
     auto line = node.wait_for_line(kListeningLine, timeout);
     if (!line) return derr(line.error().message);
     const std::string expected = "127.0.0.1:" + std::to_string(port);

@@ -21,7 +21,6 @@
 
 namespace ferry::devnet {
 
-
 /// How a child ended.
 struct ExitStatus {
     int code = -1;   // exit code when it exited, else -1
@@ -103,7 +102,7 @@ public:
     /// line (without the newline). Errors: the child exited, or `timeout` passed; the message
     /// ends with the tail of its output.
     AppResult<std::string> wait_for_line(std::string_view needle,
-                                             std::chrono::milliseconds timeout);
+                                         std::chrono::milliseconds timeout);
 
     /// Peak resident memory (VmHWM) in bytes, while the child runs.
     std::optional<std::uint64_t> peak_rss_bytes() const;

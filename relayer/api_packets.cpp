@@ -102,16 +102,16 @@ std::optional<bool> live_deliveries_of(Node& node, const storage::PacketRecord& 
         json replaced = json::array();
         for (const auto& h : d.replaced) replaced.push_back(h.hex());
         out.push_back({{"tx_hash", d.tx_hash.hex()},
-                              {"state", "live"},
-                              {"account", d.account.hex()},
-                              {"account_nonce", d.account_nonce},
-                              {"block", nullptr},
-                              {"max_fee_per_gas", d.max_fee_per_gas},
-                              {"max_priority_fee_per_gas", d.max_priority_fee_per_gas},
-                              {"gas_limit", d.gas_limit},
-                              {"packets", d.packets.size()},
-                              {"created_at", d.created_at},
-                              {"replaced", std::move(replaced)}});
+                       {"state", "live"},
+                       {"account", d.account.hex()},
+                       {"account_nonce", d.account_nonce},
+                       {"block", nullptr},
+                       {"max_fee_per_gas", d.max_fee_per_gas},
+                       {"max_priority_fee_per_gas", d.max_priority_fee_per_gas},
+                       {"gas_limit", d.gas_limit},
+                       {"packets", d.packets.size()},
+                       {"created_at", d.created_at},
+                       {"replaced", std::move(replaced)}});
         if (p.delivery_tx && d.tx_hash == *p.delivery_tx) listed_tx = true;
     }
     return listed_tx;

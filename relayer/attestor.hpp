@@ -1,4 +1,4 @@
-// The attestor (DESIGN.md §1): for one route, asks the source's validators for signatures over
+// The attestor (docs/design.md §1): for one route, asks the source's validators for signatures over
 // the route's observed packets (concurrently, stopping once every packet has its threshold),
 // recovers each signature off the I/O thread, keeps only signatures of members of the validator
 // set the destination Inbox holds, and moves packets with a threshold of them to `attested`.

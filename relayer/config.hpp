@@ -1,4 +1,4 @@
-// The node's configuration file (JSON with comments; spec §1, docs/config.md): the typed Config,
+// The node's configuration file (JSON with comments; docs/config.md): the typed Config,
 // a loader that checks every rule and reports ALL problems with their JSON paths, and the
 // canonical JSON writer. The config holds only names and paths of secrets, never a secret.
 #pragma once
@@ -100,7 +100,7 @@ struct ApiConfig {
     std::uint16_t port = 8645;       ///< 0 = pick a free port
     bool allow_non_loopback = false;
     /// Environment variable holding the admin bearer token; empty = no admin methods. A parsed
-    /// config without the key gets "FERRY_ADMIN_TOKEN" (spec §1 defaults).
+    /// config without the key gets "FERRY_ADMIN_TOKEN" (docs/config.md).
     std::string admin_token_env;
     /// Per-client (remote IP) rate limit, loopback included: a token bucket refilled at this
     /// many requests per second; 0 = no limit.

@@ -17,7 +17,7 @@ namespace ferry::relayer::config_json {
 
 inline constexpr std::string_view kDefaultAdminTokenEnv = "FERRY_ADMIN_TOKEN";
 
-// Ranges of spec §1, and ours where the spec gives none (docs/config.md lists them all).
+// Ranges of docs/config.md (which lists them all).
 inline constexpr Range kConfirmations{0, 1000};
 inline constexpr std::uint64_t kMaxThreshold = 255;  // the Inbox stores it in a uint8
 inline constexpr Range kPollIntervalMs{50, 600'000};

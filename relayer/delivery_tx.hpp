@@ -1,4 +1,4 @@
-// Delivery transactions of one destination account (DESIGN.md §1, §4): the calldata of
+// Delivery transactions of one destination account (docs/design.md §1, §4): the calldata of
 // deliverBatch for attested packets, fees by the chain's FeePolicy (market quote, replacement
 // bump), signing, and broadcasting. The submitter sends new ones with it; the receipt tracker
 // replaces and rebroadcasts them with it. Lives on the node's io_context thread.

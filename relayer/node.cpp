@@ -1,16 +1,16 @@
 #include "relayer/node.hpp"
 
-#include "relayer/api_methods.hpp"
 #include "api/api_server.hpp"
+#include "crypto/app_error.hpp"
+#include "relayer/api_methods.hpp"
 #include "relayer/attestor.hpp"
 #include "relayer/chain_monitor.hpp"
-#include "crypto/app_error.hpp"
-#include "relayer/signer.hpp"
 #include "relayer/config.hpp"
 #include "relayer/logging.hpp"
 #include "relayer/metrics_endpoint.hpp"
 #include "relayer/node_state.hpp"
 #include "relayer/runtime.hpp"
+#include "relayer/signer.hpp"
 #include "relayer/submitter.hpp"
 #include "relayer/validator.hpp"
 #include "relayer/version.hpp"
@@ -222,8 +222,8 @@ std::map<storage::Route, Attestor*> build_attestors(const Config& config, Node& 
                 it->second->notify();
         };
         node.attestors.push_back(std::make_unique<Attestor>(
-            r, *set, node.chains.at(r.dst), *node.queue, node.counters, node.waiting,
-            config.limits, node.pool, notify_submitter, node.io.get_executor()));
+            r, *set, node.chains.at(r.dst), *node.queue, node.counters, node.waiting, config.limits,
+            node.pool, notify_submitter, node.io.get_executor()));
         attestor_of[{r.src, r.dst}] = node.attestors.back().get();
     }
     return attestor_of;
@@ -242,10 +242,9 @@ void build_relayer_role(const Config& config, Node& node, const Signer& key) {
     for (const auto& [dst, routes] : by_dst) {
         std::vector<SubmitterRoute> sr;
         for (const auto* r : routes) sr.push_back({r, attestor_of.at({r->src, r->dst})});
-        node.submitters.push_back(std::make_unique<Submitter>(node.chains.at(dst), *node.queue,
-                                                              node.counters, node.waiting,
-                                                              std::move(sr), key.key, key.address,
-                                                              ex));
+        node.submitters.push_back(
+            std::make_unique<Submitter>(node.chains.at(dst), *node.queue, node.counters,
+                                        node.waiting, std::move(sr), key.key, key.address, ex));
         node.submitter_of[dst] = node.submitters.back().get();
     }
     for (const auto& [src, routes] : by_src) {

@@ -1,6 +1,6 @@
-// `ferry start -c <config>`: assembles the node from its config (DESIGN.md §6) — one io_context
-// for all I/O, a small thread pool for signature recovery, one SQLite queue per role, an RPC
-// client per chain, the watchers, validator signer, attestors, submitters and the API server —
+// `ferry start -c <config>`: assembles the node from its config (docs/design.md §6) — one
+// io_context for all I/O, a small thread pool for signature recovery, one SQLite queue per role, an
+// RPC client per chain, the watchers, validator signer, attestors, submitters and the API server —
 // and runs it until SIGINT or SIGTERM.
 #pragma once
 

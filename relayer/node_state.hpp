@@ -1,4 +1,4 @@
-// The running node's state (DESIGN.md §6), shared by `ferry start` (relayer/node.cpp), which
+// The running node's state (docs/design.md §6), shared by `ferry start` (relayer/node.cpp), which
 // builds and runs it, and by what reports on it: the API methods (relayer/api_methods.cpp) and
 // the metrics and health endpoints (relayer/metrics_endpoint.cpp). Everything here lives on the
 // node's one io_context thread, except the thread pool's signature recovery.

@@ -1,4 +1,4 @@
-// The receipt tracker of one destination account (DESIGN.md §1, §4). Each round it
+// The receipt tracker of one destination account (docs/design.md §1, §4). Each round it
 //  1. tracks live deliveries: records a mined receipt once, replaces a tx not mined in time
 //     (same account nonce, higher fees), rebroadcasts one the node may not have, and drops one
 //     whose nonce another transaction consumed;

@@ -1,4 +1,4 @@
-// What the pipeline's coroutines share at run time (DESIGN.md §6): the clock, a wake-up signal
+// What the pipeline's coroutines share at run time (docs/design.md §6): the clock, a wake-up signal
 // between stages, each chain (its Chain, its JSON-RPC endpoints, its last seen heads), and the
 // node's counters.
 // Everything here lives on the node's one io_context thread; nothing is locked.

@@ -1,4 +1,4 @@
-// The node's signing key (DESIGN.md §6): from an environment variable holding it as hex, or
+// The node's signing key (docs/design.md §6): from an environment variable holding it as hex, or
 // from a keystore v3 file and its password file. Errors name the variable or file, never the
 // key or the password.
 #pragma once

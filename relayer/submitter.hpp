@@ -1,4 +1,4 @@
-// The submitter of one destination chain (DESIGN.md §1, §4). Each round it
+// The submitter of one destination chain (docs/design.md §1, §4). Each round it
 //  1. lets the receipt tracker record, replace, rebroadcast, drop and confirm live deliveries;
 //  2. requeues failed packets whose backoff is over and expires packets past their expiry;
 //  3. submits attested packets in nonce order per route, in batches, up to max_in_flight txs,

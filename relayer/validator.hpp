@@ -1,6 +1,6 @@
-// The validator role (DESIGN.md §1): its own watcher fills its own queue with the Outbox's
-// confirmed packets; the signer signs each one's attestation digest (DESIGN.md §2) and keeps the
-// signature in that queue; ferry_getAttestations serves them by route and nonce range.
+// The validator role (docs/design.md §1): its own watcher fills its own queue with the Outbox's
+// confirmed packets; the signer signs each one's attestation digest (docs/design.md §2) and keeps
+// the signature in that queue; ferry_getAttestations serves them by route and nonce range.
 #pragma once
 
 #include "api/api_server.hpp"
@@ -30,7 +30,6 @@ public:
     std::size_t sign_pending();
 
 private:
-
     ChainRuntime* chain_;
     storage::Queue* queue_;
     NodeCounters* counters_;

@@ -1,5 +1,5 @@
-// The watcher (DESIGN.md §1, §4): reads an Outbox's PacketSent logs up to the confirmed head in
-// bounded ranges, checks each packet, and stores the packets together with the cursor in one
+// The watcher (docs/design.md §1, §4): reads an Outbox's PacketSent logs up to the confirmed head
+// in bounded ranges, checks each packet, and stores the packets together with the cursor in one
 // queue transaction. It notices a reorg below its cursor by block hash and rescans, and rescans
 // the blocks around a nonce gap. The relayer and the validator role each run one per source.
 #pragma once

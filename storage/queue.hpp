@@ -1,4 +1,4 @@
-// The durable packet queue as the pipeline sees it (DESIGN.md §3–4): plain records, the packet
+// The durable packet queue as the pipeline sees it (docs/design.md §3–4): plain records, the packet
 // state machine, and the abstract Queue that a backend (SqliteQueue today; a shared PostgreSQL
 // queue later) implements. Storage never decodes packets: it keeps their fields and their bytes.
 #pragma once
@@ -29,8 +29,8 @@ using crypto::Signature;
 /// argument, so the queue has no clock of its own and tests are deterministic.
 using UnixMillis = std::int64_t;
 
-/// A packet's place in DESIGN.md §3. The numeric values are stored in the database: never reuse
-/// or renumber them.
+/// A packet's place in docs/design.md §3. The numeric values are stored in the database: never
+/// reuse or renumber them.
 enum class PacketState : std::uint8_t {
     observed = 0,
     attested = 1,
@@ -49,7 +49,7 @@ std::string_view to_string(PacketState state) noexcept;
 /// Parses the names to_string() produces (exact, lower case); nullopt for anything else.
 std::optional<PacketState> packet_state_from_string(std::string_view name) noexcept;
 
-/// Whether DESIGN.md §3 allows `from` → `to`:
+/// Whether docs/design.md §3 allows `from` → `to`:
 ///   observed → attested | rejected | expired;  attested → submitted | expired | delivered (found
 ///   delivered on chain by another transaction);  submitted → delivered | attested
 ///   (dropped/reorged) | failed;  failed → attested | dead;  dead → attested;  delivered →
@@ -88,7 +88,7 @@ constexpr bool is_pending(PacketState s) noexcept {
 }
 
 /// A route is the key under which packets are ordered: (source chain, destination chain). Its
-/// nonces are per route, first is 1 (DESIGN.md §2; one Outbox per source chain).
+/// nonces are per route, first is 1 (docs/design.md §2; one Outbox per source chain).
 struct Route {
     ChainId src{};
     ChainId dst{};
@@ -107,7 +107,7 @@ struct NewPacket {
     Hash32 recipient;                ///< bytes32
     std::uint64_t expiry = 0;        ///< unix seconds; 0 = never
     std::uint64_t source_block = 0;  ///< block of the PacketSent log
-    crypto::Bytes encoded;           ///< the packed packet (DESIGN.md §2), kept verbatim
+    crypto::Bytes encoded;           ///< the packed packet (docs/design.md §2), kept verbatim
 };
 
 /// A packet in the queue.
@@ -279,7 +279,7 @@ struct PacketPage {
 /// completely or not at all, and an error leaves the queue as it was. A transition the state
 /// machine forbids fails with Error::illegal_transition and last_error() names the packet and
 /// both states. Implementations are not thread-safe: one instance per thread or strand, and one
-/// writer per database (DESIGN.md §6).
+/// writer per database (docs/design.md §6).
 class Queue {
 public:
     virtual ~Queue() = default;

@@ -24,7 +24,7 @@ crypto::Bytes inbox_constructor_args(std::uint64_t handle_gas_limit) {
 }
 
 Task<ChainResult<Receipt>> deploy_contract(TxSender& sender, Contract contract,
-                                                        crypto::Bytes constructor_args) {
+                                           crypto::Bytes constructor_args) {
     auto code = crypto::from_hex(bytecode(contract));
     TxRequest request;
     request.data = std::move(code.value());
@@ -33,14 +33,14 @@ Task<ChainResult<Receipt>> deploy_contract(TxSender& sender, Contract contract,
     if (!receipt) co_return receipt.error();
     if (!receipt->contract_address)
         co_return ChainError{ChainError::Kind::permanent,
-                                     "transaction " + receipt->tx_hash.hex() +
-                                         " created no contract (no contract address in receipt)",
-                                     std::nullopt};
+                             "transaction " + receipt->tx_hash.hex() +
+                                 " created no contract (no contract address in receipt)",
+                             std::nullopt};
     co_return std::move(*receipt);
 }
 
 Task<ChainResult<Receipt>> configure_source(TxSender& sender, crypto::Address inbox,
-                                                         SourceSpec source) {
+                                            SourceSpec source) {
     TxRequest request;
     request.to = inbox;
     request.data = inbox_configure_source_calldata(

@@ -1,5 +1,5 @@
 // The steps of a Ferry deployment on an EVM chain, shared by `ferry deploy` and the devnet:
-// constructor arguments, contract creation, and Inbox.configureSource (DESIGN.md §2).
+// constructor arguments, contract creation, and Inbox.configureSource (docs/design.md §2).
 #pragma once
 
 #include "chains/chain.hpp"

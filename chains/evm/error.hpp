@@ -31,7 +31,7 @@ enum class Error {
     abi_wrong_topic,         // log topic0 is not the expected event signature
     abi_wrong_topic_count,   // log has the wrong number of topics
     abi_wrong_selector,      // calldata does not start with the expected function selector
-    // packet (DESIGN.md §2)
+    // packet (docs/design.md §2)
     packet_too_short,       // fewer than the 97 header bytes
     packet_bad_version,     // version byte is not 1
     packet_body_too_large,  // body longer than the configured maximum

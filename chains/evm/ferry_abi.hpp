@@ -1,4 +1,4 @@
-// Ferry's contract interface (DESIGN.md §2): calldata for Outbox and Inbox calls, decoders of
+// Ferry's contract interface (docs/design.md §2): calldata for Outbox and Inbox calls, decoders of
 // their return values, and decoders of the PacketSent / PacketDelivered / PacketRejected logs.
 // Protocol code only; sending calls and fetching logs belongs to the RPC transport.
 #pragma once

@@ -2,8 +2,8 @@
 // verified), with keep-alive connection reuse, deadlines and a response size limit.
 #pragma once
 
-#include "chains/task.hpp"
 #include "chains/evm/rpc_error.hpp"
+#include "chains/task.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 

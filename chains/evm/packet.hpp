@@ -1,5 +1,5 @@
-// Ferry packet v1 (DESIGN.md §2): a packed, big-endian header of 97 bytes followed by the body,
-// identified by keccak256 of its bytes. The contracts and this codec agree byte for byte.
+// Ferry packet v1 (docs/design.md §2): a packed, big-endian header of 97 bytes followed by the
+// body, identified by keccak256 of its bytes. The contracts and this codec agree byte for byte.
 #pragma once
 
 #include "chains/evm/error.hpp"

@@ -2,12 +2,12 @@
 // fallback and demotion, classified errors and per-method counters.
 #pragma once
 
-#include "chains/task.hpp"
-#include "chains/evm/u256.hpp"
 #include "chains/evm/http_transport.hpp"
 #include "chains/evm/log.hpp"
 #include "chains/evm/rpc_error.hpp"
 #include "chains/evm/rpc_types.hpp"
+#include "chains/evm/u256.hpp"
+#include "chains/task.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/types.hpp"
 

@@ -2,8 +2,8 @@
 // block ids, log filters, call requests, block headers, receipts and fee history.
 #pragma once
 
-#include "chains/evm/u256.hpp"
 #include "chains/evm/log.hpp"
+#include "chains/evm/u256.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/types.hpp"
 

@@ -20,7 +20,6 @@
 #include <thread>
 #include <vector>
 
-using ferry::chains::Task;
 using ferry::api::ApiServer;
 using ferry::api::ApiServerOptions;
 using ferry::api::ApiServerStats;
@@ -28,6 +27,7 @@ using ferry::api::HttpReply;
 using ferry::api::MethodResult;
 using ferry::api::RequestContext;
 using ferry::api::RpcMethodError;
+using ferry::chains::Task;
 using ferry::test::get_request;
 using ferry::test::HttpAnswer;
 using ferry::test::post_request;

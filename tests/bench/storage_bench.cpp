@@ -60,7 +60,7 @@ void put_u64(Bytes& out, std::uint64_t v) {
         out.push_back(static_cast<std::uint8_t>(v >> shift));
 }
 
-// A packet packed per DESIGN.md §2 with a 64-byte body.
+// A packet packed per docs/design.md §2 with a 64-byte body.
 NewPacket make_packet(const Route& route, std::uint64_t nonce) {
     NewPacket p;
     p.route = route;

@@ -22,12 +22,12 @@
 
 namespace {
 
-using ferry::chains::Task;
 using ferry::api::ApiServer;
 using ferry::api::ApiServerOptions;
 using ferry::api::MethodResult;
 using ferry::api::RequestContext;
 using ferry::api::RpcMethodError;
+using ferry::chains::Task;
 using ferry::test::run_ferry;
 using nlohmann::json;
 

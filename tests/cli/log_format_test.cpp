@@ -1,8 +1,8 @@
 // Proves --log-format json gives one JSON object per line {ts, level, msg, fields...} with a
 // packet's id, route and nonce as fields, that text stays readable, and that a real
 // `ferry start --log-format json` writes only JSON lines to stderr with no secret in them.
-#include "relayer/logging.hpp"
 #include "devnet/process.hpp"
+#include "relayer/logging.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>

@@ -1,4 +1,5 @@
-// Proves the embedded bytecode and ABIs are the committed solc artifacts and declare DESIGN.md §2.
+// Proves the embedded bytecode and ABIs are the committed solc artifacts and declare docs/design.md
+// §2.
 #include "chains/evm/contracts.hpp"
 
 #include <gtest/gtest.h>
@@ -134,7 +135,7 @@ TEST(contracts, inbox_abi_declares_the_design) {
 
 TEST(contracts, inbox_abi_has_one_error_per_check) {
     const json abi = embedded_abi(Contract::inbox);
-    // The checks of DESIGN.md §2, in order; PacketRejected's reason is one of these names.
+    // The checks of docs/design.md §2, in order; PacketRejected's reason is one of these names.
     for (const std::string_view sig :
          {"PacketTooShort()", "UnsupportedVersion()", "WrongDestination()", "UnknownSource()",
           "PacketExpired()", "BadSignatureCount()", "MalformedSignature()", "UnknownSigner()",

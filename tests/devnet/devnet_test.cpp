@@ -218,7 +218,7 @@ TEST_F(DevnetTest, deploys_configures_both_inboxes_and_writes_node_configs) {
     }
     EXPECT_EQ(urls.size(), 6u) << "every validator node has its own port";
 
-    // Every config passes the node's own loader (spec §1), and no file holds a key.
+    // Every config passes the node's own loader (docs/config.md), and no file holds a key.
     std::vector<std::filesystem::path> configs = {net.relayer_config_path()};
     for (std::size_t i = 1; i <= 3; ++i)
         for (const auto* chain : {"alpha", "beta"})
@@ -269,7 +269,7 @@ TEST_F(DevnetTest, sends_packets_fast_and_tracks_their_delivery) {
         const std::string body = "demo #" + std::to_string(k + 1);
         EXPECT_EQ(p.body, Bytes(body.begin(), body.end()));
         EXPECT_GT(p.block, alpha.deploy_block);
-        // The id is the keccak of the packet the protocol defines (DESIGN.md §2).
+        // The id is the keccak of the packet the protocol defines (docs/design.md §2).
         evm::Packet packet;
         packet.nonce = ferry::crypto::Nonce{p.nonce};
         packet.src_chain = alpha.chain_id;

@@ -7,8 +7,8 @@
 #include "chains/evm/ferry_abi.hpp"
 #include "chains/evm/packet.hpp"
 #include "crypto/keccak.hpp"
-#include "relayer/config.hpp"
 #include "devnet/devnet.hpp"
+#include "relayer/config.hpp"
 #include "storage/sqlite_queue.hpp"
 #include "tests/e2e/devnet_fixture.hpp"
 #include "tests/support/ferry_chain.hpp"
@@ -36,10 +36,10 @@
 namespace fs = std::filesystem;
 namespace evm = ferry::chains::evm;
 using namespace ferry;
-using nlohmann::json;
 using devnet::Devnet;
 using devnet::DevnetOptions;
 using devnet::SentPacket;
+using nlohmann::json;
 
 namespace {
 

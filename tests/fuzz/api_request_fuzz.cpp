@@ -4,8 +4,8 @@
 // is accepted exactly when a reference model of JSON-RPC 2.0 accepts it, with the same method,
 // id and params, and a refused one echoes its id only when the id was valid; every answer the
 // server would write (an error, or a result) serialises to JSON that parses back with the id.
-#include "fuzz_check.hpp"
 #include "api/api_dispatch.hpp"
+#include "fuzz_check.hpp"
 
 #include <nlohmann/json.hpp>
 

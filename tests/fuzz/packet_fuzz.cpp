@@ -25,7 +25,7 @@ std::uint64_t be64(const std::uint8_t* p) {
     return v;
 }
 
-/// The error the format (DESIGN.md §2) says `data` has, or none.
+/// The error the format (docs/design.md §2) says `data` has, or none.
 std::optional<Error> expected_error(crypto::ByteView data, std::size_t max_body) {
     if (data.size() < chains::evm::kPacketHeaderSize) return Error::packet_too_short;
     if (data[0] != chains::evm::kPacketVersion) return Error::packet_bad_version;

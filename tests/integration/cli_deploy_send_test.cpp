@@ -277,7 +277,7 @@ TEST(cli_send, sends_packets_with_nonces_one_and_two_and_prints_their_ids) {
         EXPECT_EQ(printed_ids[i], log.topics.at(1).hex());
         EXPECT_EQ(printed_txs[i], log.tx_hash.hex());
         EXPECT_EQ(printed_blocks[i], log.block_number);
-        // The packet's own fields (DESIGN.md §2 layout), read byte by byte.
+        // The packet's own fields (docs/design.md §2 layout), read byte by byte.
         const auto be64 = [&](std::size_t at) {
             std::uint64_t v = 0;
             for (std::size_t b = 0; b < 8; ++b) v = (v << 8) | packet[at + b];

@@ -254,8 +254,7 @@ TEST_F(metrics_live, metrics_hold_real_values_pass_promtool_and_cover_the_dashbo
                   0);
     }
     EXPECT_GE(value_of(s, "ferry_chain_head{chain=\"alpha\"}"), static_cast<double>(alpha_block));
-    const std::string relayer_address =
-        devnet::dev_account(devnet::kRelayerAccount).address.hex();
+    const std::string relayer_address = devnet::dev_account(devnet::kRelayerAccount).address.hex();
     // Anvil funds dev accounts with 10000 ether; the deliveries spent gas on both chains. The
     // monitor reads balances every poll interval: the last receipt may be newer than its read.
     for (const char* chain : {"alpha", "beta"}) {

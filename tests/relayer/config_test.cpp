@@ -1,5 +1,5 @@
-// Proves the config loader of spec §1: the examples in configs/ parse and round-trip, defaults
-// apply, and each broken config is reported at its JSON path, all problems together.
+// Proves the config loader of docs/config.md: the examples in configs/ parse and round-trip,
+// defaults apply, and each broken config is reported at its JSON path, all problems together.
 #include "relayer/config.hpp"
 
 #include <gtest/gtest.h>

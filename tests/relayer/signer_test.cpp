@@ -1,9 +1,9 @@
 // load_signer (cli/cli_common.hpp): the key from an environment variable or a keystore file
 // with its password file; group/world-readable keystores are refused with a message that names
 // the file and the fix; no error ever carries the key or the password.
+#include "cli/cli_common.hpp"
 #include "crypto/keystore.hpp"
 #include "crypto/secp256k1.hpp"
-#include "cli/cli_common.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

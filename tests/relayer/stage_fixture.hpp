@@ -1,6 +1,6 @@
 // What the stage tests share: one io_context, one chain as a FakeChain behind a ChainRuntime,
 // an in-memory queue, the node's counters, and packets of the route 1 -> 10 encoded as
-// DESIGN.md §2 says.
+// docs/design.md §2 says.
 #pragma once
 
 #include "relayer/config.hpp"

@@ -1,5 +1,5 @@
 // The validator role on a scripted chain: it signs only packets its watcher saw confirmed, and
-// each signature is over the attestation digest of DESIGN.md §2 and recovers to its address.
+// each signature is over the attestation digest of docs/design.md §2 and recovers to its address.
 #include "relayer/validator.hpp"
 #include "relayer/watcher.hpp"
 
@@ -19,7 +19,7 @@ using nlohmann::json;
 // The first anvil development account.
 constexpr crypto::Address kValidator = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"_address;
 
-/// DESIGN.md §2, written out: domain, message, then the EIP-191 digest.
+/// docs/design.md §2, written out: domain, message, then the EIP-191 digest.
 crypto::Hash32 design_digest(crypto::ChainId src, const crypto::Address& outbox,
                              const crypto::PacketId& id) {
     crypto::Bytes domain_input;

@@ -1,4 +1,5 @@
-// Helpers shared by the storage tests: packets packed as DESIGN.md §2 says, and temp databases.
+// Helpers shared by the storage tests: packets packed as docs/design.md §2 says, and temp
+// databases.
 #pragma once
 
 #include "crypto/keccak.hpp"
@@ -31,7 +32,7 @@ inline void put_u64(crypto::Bytes& out, std::uint64_t v) {
         out.push_back(static_cast<std::uint8_t>(v >> shift));
 }
 
-/// A packet packed per DESIGN.md §2; its id is keccak256 of the packed bytes.
+/// A packet packed per docs/design.md §2; its id is keccak256 of the packed bytes.
 inline NewPacket make_packet(Route route, std::uint64_t nonce, std::uint64_t expiry = 0,
                              std::uint8_t salt = 0) {
     NewPacket p;

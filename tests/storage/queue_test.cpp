@@ -1,4 +1,4 @@
-// Proves SqliteQueue keeps DESIGN.md §3–4: idempotent inserts with their cursor, equivocation,
+// Proves SqliteQueue keeps docs/design.md §3–4: idempotent inserts with their cursor, equivocation,
 // attestations, deliveries and receipts, backoff, retries, the pipeline's queries and pruning.
 #include "tests/storage/helpers.hpp"
 

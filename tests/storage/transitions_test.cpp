@@ -1,5 +1,5 @@
-// Proves every packet state change of DESIGN.md §3 is applied when legal and refused (state kept)
-// when not: each of the 8 states crossed with each queue operation that moves a packet.
+// Proves every packet state change of docs/design.md §3 is applied when legal and refused (state
+// kept) when not: each of the 8 states crossed with each queue operation that moves a packet.
 #include "tests/storage/helpers.hpp"
 
 #include <gtest/gtest.h>
@@ -17,7 +17,7 @@ using S = PacketState;
 constexpr S kAllStates[] = {S::observed, S::attested, S::submitted, S::delivered,
                             S::failed,   S::dead,     S::rejected,  S::expired};
 
-// DESIGN.md §3, "next" column, written out by hand.
+// docs/design.md §3, "next" column, written out by hand.
 const std::set<std::pair<S, S>> kDesignTable = {
     {S::observed, S::attested},
     {S::observed, S::rejected},

@@ -98,7 +98,7 @@ chains::evm::Log parse_log(const nlohmann::json& j);
 std::vector<chains::evm::Log> logs_with_topic(const std::vector<chains::evm::Log>& logs,
                                               const crypto::Hash32& topic0);
 
-/// A validator's attestation of packet `id` from `outbox` on `src_chain` (DESIGN.md §2).
+/// A validator's attestation of packet `id` from `outbox` on `src_chain` (docs/design.md §2).
 crypto::Signature attest(crypto::ChainId src_chain, const crypto::Address& outbox,
                          const crypto::PacketId& id, const crypto::PrivateKey& key);
 
