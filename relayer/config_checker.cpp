@@ -1,6 +1,7 @@
 #include "relayer/config_checker.hpp"
 
 #include "chains/url.hpp"
+#include "crypto/quote.hpp"
 
 #include <algorithm>
 #include <array>
@@ -112,16 +113,7 @@ std::string index(const std::string& path, std::size_t i) {
     return path + "[" + std::to_string(i) + "]";
 }
 
-std::string quote(std::string_view text) {
-    constexpr std::size_t kMax = 64;
-    std::string out = "'";
-    for (std::size_t i = 0; i < text.size() && i < kMax; ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
-    }
-    if (text.size() > kMax) out += "...";
-    return out + "'";
-}
+std::string quote(std::string_view text) { return crypto::quote_input(text, 64); }
 
 std::string type_name(const json& v) {
     switch (v.type()) {

@@ -12,7 +12,7 @@
 #include "relayer/submitter.hpp"
 #include "relayer/validator.hpp"
 #include "relayer/watcher.hpp"
-#include "storage/sqlite_queue.hpp"
+#include "storage/queue.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -42,8 +42,8 @@ struct Node {
     std::map<crypto::ChainId, ChainRuntime> chains;
     NodeCounters counters;
     RouteWaiting waiting;
-    std::unique_ptr<storage::SqliteQueue> queue;              // relayer role
-    std::unique_ptr<storage::SqliteQueue> validator_queue;    // validator role
+    std::unique_ptr<storage::Queue> queue;                    // relayer role
+    std::unique_ptr<storage::Queue> validator_queue;          // validator role
     std::map<crypto::ChainId, ChainRuntime> validator_chain;  // its own RPC client
     std::vector<std::unique_ptr<Watcher>> watchers;
     std::vector<std::unique_ptr<Attestor>> attestors;
