@@ -6,15 +6,10 @@
 #include "crypto/eip191.hpp"
 #include "crypto/secp256k1.hpp"
 #include "tests/relayer/stage_fixture.hpp"
-#include "tests/support/ferry_chain.hpp"
 #include "tests/support/http_test_server.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <functional>
 #include <mutex>
 #include <vector>
@@ -24,8 +19,6 @@ namespace {
 
 using nlohmann::json;
 using storage::PacketState;
-
-constexpr crypto::Address kInbox = "0x00000000000000000000000000000000000000c0"_address;
 
 /// What one scripted validator puts into its answer: signatures by these dev accounts.
 struct Script {
@@ -68,51 +61,18 @@ private:
     HttpTestServer server_;
 };
 
-class AttestorTest : public StageFixture {
+class AttestorTest : public DestinationFixture {
 protected:
     AttestorTest() {
-        config_.name = "dst";
-        config_.inbox = kInbox;
-        route_.from = "src";
-        route_.to = "dst";
-        route_.src = kSrc;
-        route_.dst = kDst;
-        set_.source = "src";
-        set_.src = kSrc;
-        set_.threshold = 2;
         limits_.attestation_timeout_ms = 500;
-        chains::evm::ValidatorSet on_chain;
-        on_chain.outbox = kOutbox;
-        on_chain.threshold = 2;
-        on_chain.ordered = true;
-        for (std::size_t i = 0; i < 3; ++i) on_chain.validators.push_back(dev_account(i).address);
-        fake_->set_validator_set(kSrc, on_chain);
         for (std::uint64_t n = 1; n <= 3; ++n) packets_.push_back(route_packet(n));
         queue_packets(packets_);
     }
 
-    /// Validator `i` (dev account i) at `url`.
-    void add_validator(std::size_t i, std::string url) {
-        set_.validators.push_back({dev_account(i).address, std::move(url)});
-    }
-
-    /// Runs the attestor until `done` holds (checked between handlers) or 2 s pass, then stops
-    /// it and waits for run() to return.
+    /// Runs an attestor of the route until `done` holds or 2 s pass.
     void run_until(const std::function<bool()>& done) {
-        relayer::Attestor attestor(
-            route_, set_, runtime_, *queue_, counters_, waiting_, limits_, pool_, [] {},
-            io_.get_executor());
-        bool finished = false;
-        auto body = [&]() -> chains::Task<void> {
-            co_await attestor.run();
-            finished = true;
-        };
-        boost::asio::co_spawn(io_, body(), boost::asio::detached);
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-        while (!done() && std::chrono::steady_clock::now() < deadline)
-            io_.run_one_for(std::chrono::milliseconds(20));
-        attestor.stop();
-        while (!finished) io_.run_one_for(std::chrono::milliseconds(20));
+        auto attestor = make_attestor();
+        StageFixture::run_until(*attestor, done);
     }
 
     std::size_t in_state(PacketState s) {
@@ -129,11 +89,6 @@ protected:
         return it != waiting_.end() && !it->second.empty();
     }
 
-    relayer::RouteConfig route_;
-    relayer::ValidatorSetConfig set_;
-    relayer::LimitsConfig limits_;
-    relayer::RouteWaiting waiting_;
-    boost::asio::thread_pool pool_{1};
     std::vector<chains::evm::Packet> packets_;
 };
 

@@ -88,6 +88,18 @@ evm::Log FakeChain::packet_sent_log(const evm::Packet& packet, const crypto::Add
     return log;
 }
 
+evm::Log FakeChain::packet_delivered_log(const evm::Packet& packet, const crypto::Address& inbox,
+                                         std::uint64_t block, bool success) {
+    const crypto::Bytes encoded = evm::encode(packet);
+    evm::Log log;
+    log.address = inbox;
+    log.topics = {evm::packet_delivered_topic(), evm::packet_id(encoded),
+                  word_of(crypto::to_u64(packet.src_chain)), word_of(crypto::to_u64(packet.nonce))};
+    log.data = evm::AbiEncoder().add_bool(success).encode();
+    log.block_number = block;
+    return log;
+}
+
 // ---- accounts, receipts, views ----
 
 void FakeChain::set_account_nonce(const crypto::Address& a, std::uint64_t latest,
@@ -230,6 +242,7 @@ Task<RequestResult<evm::U256>> FakeChain::balance(crypto::Address account) {
 
 Task<RequestResult<crypto::Hash32>> FakeChain::send_raw(crypto::Bytes raw) {
     sent_.push_back(raw);
+    if (on_send_raw_) on_send_raw_(raw);
     if (auto e = take("send_raw")) co_return *e;
     co_return crypto::keccak256(raw);
 }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -43,6 +44,10 @@ public:
     /// The PacketSent log the Outbox at `outbox` emits for `packet`, at `block`.
     static evm::Log packet_sent_log(const evm::Packet& packet, const crypto::Address& outbox,
                                     std::uint64_t block);
+    /// The PacketDelivered log the Inbox at `inbox` emits for `packet` (`success`: the
+    /// recipient did not revert), at `block`.
+    static evm::Log packet_delivered_log(const evm::Packet& packet, const crypto::Address& inbox,
+                                         std::uint64_t block, bool success = true);
     /// A node that ignores the filter's addresses and topics (only the range is honoured).
     void ignore_log_filter(bool ignore) { ignore_filter_ = ignore; }
 
@@ -71,6 +76,10 @@ public:
 
     // ---- what was asked ----
 
+    /// Called with each raw transaction as send_raw receives it, before it answers.
+    void on_send_raw(std::function<void(const crypto::Bytes&)> hook) {
+        on_send_raw_ = std::move(hook);
+    }
     /// Raw transactions passed to send_raw, in order (also those that were failed).
     const std::vector<crypto::Bytes>& sent() const noexcept { return sent_; }
     /// Requests per method (as named for fail_next).
@@ -124,6 +133,7 @@ private:
     std::map<std::string, std::deque<chains::RequestError>> failures_;
     std::map<std::string, std::size_t> requests_;
     std::vector<crypto::Bytes> sent_;
+    std::function<void(const crypto::Bytes&)> on_send_raw_;
 };
 
 }  // namespace ferry::test
