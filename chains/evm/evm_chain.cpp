@@ -9,10 +9,10 @@ namespace ferry::chains::evm {
 
 namespace {
 
-/// eth_call of a view at the newest block, decoded by `decode`.
+/// eth_call of a view at the newest block, decoded by `decode`. A coroutine: every argument is
+/// taken by value, as the callers return its awaitable after their own parameters are gone.
 template <class Decode>
-auto read_view(RpcClient& rpc, const crypto::Address& contract, crypto::Bytes calldata,
-               Decode decode)
+auto read_view(RpcClient& rpc, crypto::Address contract, crypto::Bytes calldata, Decode decode)
     -> Task<ViewResult<typename decltype(decode(ByteView{}))::value_type>> {
     CallRequest request;
     request.to = contract;
