@@ -328,8 +328,9 @@ public:
     /// Writes `delivery` (live) and moves its packets attested → submitted; call it before
     /// sending the tx. The account's next nonce becomes at least account_nonce + 1. The commit is
     /// fsynced. Requires: packets non-empty, each attested with destination delivery.chain; no
-    /// delivery with this tx hash (duplicate_delivery); no live delivery for the same account
-    /// nonce (use replace_delivery).
+    /// live, mined or replaced delivery with this tx hash (duplicate_delivery; a failed or
+    /// dropped one is the same transaction sent again and is overwritten); no live delivery for
+    /// the same account nonce (use replace_delivery).
     virtual Result<void> record_delivery(const Delivery& delivery, UnixMillis now) = 0;
     /// Replace-by-fee: `replacement` (same chain, account and account nonce as the live delivery
     /// `old_tx`, else account_nonce_mismatch) becomes live and takes over its packets; old_tx

@@ -56,10 +56,20 @@ Result<SqliteQueue::DeliveryRow> SqliteQueue::load_delivery(const Hash32& tx_has
 Result<void> SqliteQueue::check_new_delivery(const Hash32& tx_hash) {
     auto existing = find_delivery(tx_hash);
     if (!existing) return fail_db(existing.error(), "looking up a delivery");
-    if (*existing)
-        return fail(Error::duplicate_delivery,
-                    "tx " + tx_hash.hex() + " is already recorded as a delivery");
-    return {};
+    if (!*existing) return {};
+    // The identical transaction again (same nonce, packets and fees) after it failed to send or
+    // left the pool: the old row holds no packets any more and goes, the new one takes its place.
+    const auto state = (*existing)->state;
+    if ((state == DeliveryState::failed || state == DeliveryState::dropped) &&
+        !(*existing)->has_receipt) {
+        auto st = db_.prepare("DELETE FROM deliveries WHERE id = ?1");
+        if (!st) return fail_db(st.error(), "preparing a delivery delete");
+        st->bind(1, (*existing)->id);
+        if (auto r = st->run(); !r) return fail_db(r.error(), "deleting a settled delivery");
+        return {};
+    }
+    return fail(Error::duplicate_delivery,
+                "tx " + tx_hash.hex() + " is already recorded as a delivery");
 }
 
 // In one transaction: loads the delivery of `tx_hash`, which must be `from`, lets `move_packets`

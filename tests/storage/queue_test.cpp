@@ -528,6 +528,32 @@ TEST_P(sqlite_queue, failed_delivery_fails_its_packets_and_stops_being_live) {
     EXPECT_EQ(again.error(), Error::delivery_not_live);
 }
 
+// A transaction refused by the node (or dropped from its pool) is sent again unchanged when its
+// nonce is given back: the same hash is recorded once more, never a second live copy.
+TEST_P(sqlite_queue, the_same_transaction_is_recorded_again_after_it_failed_or_was_dropped) {
+    const auto ps = packets(kRoute, 1, 2);
+    insert(ps);
+    attest(ids_of(ps));
+    const auto d = delivery(ids_of(ps), 1, 0);
+    ASSERT_TRUE(q_->record_delivery(d, kT0));
+    ASSERT_TRUE(q_->fail_delivery(d.tx_hash, "insufficient funds", FailureKind::transient, kT0));
+    ASSERT_TRUE(q_->requeue(ids_of(ps), kT0));
+    ASSERT_TRUE(q_->record_delivery(d, kT0 + 1)) << q_->last_error();
+    EXPECT_EQ(state_of(ps[0].id), PacketState::submitted);
+
+    ASSERT_TRUE(q_->drop_delivery(d.tx_hash, kT0 + 2));
+    EXPECT_EQ(state_of(ps[0].id), PacketState::attested);
+    ASSERT_TRUE(q_->record_delivery(d, kT0 + 3)) << q_->last_error();
+    auto pending = q_->pending_deliveries(kRoute.dst, 10);
+    ASSERT_TRUE(pending);
+    ASSERT_EQ(pending->size(), 1u);
+    EXPECT_EQ(pending->front().packets, ids_of(ps));
+
+    auto live_again = q_->record_delivery(d, kT0 + 4);
+    ASSERT_FALSE(live_again);
+    EXPECT_EQ(live_again.error(), Error::duplicate_delivery);
+}
+
 TEST_P(sqlite_queue, expiry_moves_observed_and_attested_once_the_second_has_passed) {
     constexpr std::uint64_t kExpiry = 1'700'000'100;  // seconds
     const auto observed = make_packet(kRoute, 1, kExpiry);
