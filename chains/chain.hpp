@@ -91,6 +91,10 @@ public:
 
     /// Read-only call at the newest block; the return data (a revert is an error with its reason).
     virtual Task<RequestResult<crypto::Bytes>> call(evm::CallRequest request) = 0;
+    /// The same call on the state after block `block` (a mined transaction replayed on its
+    /// block's parent tells why it reverted).
+    virtual Task<RequestResult<crypto::Bytes>> call_at(evm::CallRequest request,
+                                                       std::uint64_t block) = 0;
     /// Gas the transaction would use at the newest block.
     virtual Task<RequestResult<std::uint64_t>> estimate_gas(evm::CallRequest request) = 0;
     /// The fee quote; asks the node for a priority fee only when `with_priority_fee`. An error
@@ -120,6 +124,8 @@ public:
     /// Inbox.validatorSet(src).
     virtual Task<ViewResult<evm::ValidatorSet>> validator_set(crypto::Address inbox,
                                                               crypto::ChainId src) = 0;
+    /// Inbox.handleGasLimit(): the gas each recipient call gets.
+    virtual Task<ViewResult<std::uint64_t>> handle_gas_limit(crypto::Address inbox) = 0;
 };
 
 }  // namespace ferry::chains

@@ -143,12 +143,15 @@ json counters_json(const Node& node) {
             {"txs_replaced", k.txs_replaced},
             {"txs_failed", k.txs_failed},
             {"txs_rebroadcast", k.txs_rebroadcast},
+            {"txs_reverted", k.txs_reverted},
+            {"nonce_conflicts", k.nonce_conflicts},
             {"deliveries_dropped", k.deliveries_dropped},
             {"deliveries_reverted", k.deliveries_reverted},
             {"packets_delivered", k.packets_delivered},
             {"packets_delivered_elsewhere", k.packets_delivered_elsewhere},
             {"replays_rejected", k.replays_rejected},
             {"equivocations_rejected", k.equivocations_rejected},
+            {"packets_pruned", k.packets_pruned},
             {"gas_used", k.gas_used},
             {"latency_avg_ms", k.latency_count == 0 ? 0 : k.latency_sum_ms / k.latency_count}};
 }

@@ -114,6 +114,8 @@ struct LimitsConfig {
     std::size_t max_body_bytes = 32768;
     std::uint64_t attestation_timeout_ms = 5000;
     std::uint32_t attestation_batch = 200;
+    /// Delivered packets keep their bytes and signatures this long, then the pruner drops them.
+    std::uint64_t retention_hours = 168;
     friend bool operator==(const LimitsConfig&, const LimitsConfig&) = default;
 };
 

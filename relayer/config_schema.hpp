@@ -34,6 +34,7 @@ inline constexpr Range kMaxAttempts{1, 1000};
 inline constexpr Range kMaxBodyBytes{0, 1'048'576};
 inline constexpr Range kAttestationTimeoutMs{100, 600'000};
 inline constexpr Range kAttestationBatch{1, 1000};
+inline constexpr Range kRetentionHours{1, 87'600};
 inline constexpr Range kRateLimitPerS{0, 1'000'000};
 inline constexpr Range kRateLimitBurst{1, 1'000'000};
 
@@ -66,7 +67,7 @@ inline constexpr std::string_view kKeyKeys[] = {"env", "keystore", "password_fil
 inline constexpr std::string_view kRetryKeys[] = {"initial_delay_ms", "multiplier", "max_delay_ms",
                                                   "jitter", "max_attempts"};
 inline constexpr std::string_view kLimitsKeys[] = {"max_body_bytes", "attestation_timeout_ms",
-                                                   "attestation_batch"};
+                                                   "attestation_batch", "retention_hours"};
 
 struct ChainInfo {
     std::string name;  // as written, even when it breaks the name rule (avoids cascades)

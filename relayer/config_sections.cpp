@@ -345,6 +345,7 @@ void ConfigChecker::check_limits(const json& v, LimitsConfig& limits) {
     optional_field(v, path, "attestation_timeout_ms", limits.attestation_timeout_ms,
                    in(kAttestationTimeoutMs));
     optional_field(v, path, "attestation_batch", limits.attestation_batch, in(kAttestationBatch));
+    optional_field(v, path, "retention_hours", limits.retention_hours, in(kRetentionHours));
 }
 
 void ConfigChecker::check_chains(const json& chains, Config& c) {

@@ -77,6 +77,8 @@ std::optional<DeliveryTxs::Built> DeliveryTxs::build(const std::vector<crypto::P
                     std::to_string(set.threshold) + " signatures of the current set";
             return std::nullopt;
         }
+        out.packet_sizes.push_back(item.packet.size());
+        out.signatures += taken;
         items.push_back(std::move(item));
         out.ids.push_back(id);
     }
@@ -118,17 +120,18 @@ Task<std::optional<evm::Fees>> DeliveryTxs::replacement_fees(const storage::Deli
     co_return policy_.replacement(evm::Fees{d.max_fee_per_gas, d.max_priority_fee_per_gas}, market);
 }
 
-Task<bool> DeliveryTxs::broadcast(const crypto::Bytes& raw, const crypto::Hash32& hash) {
+Task<DeliveryTxs::Sent> DeliveryTxs::broadcast(const crypto::Bytes& raw,
+                                               const crypto::Hash32& hash) {
     last_broadcast_[hash] = Clock::now();
     auto sent = co_await dst_->chain->send_raw(raw);
-    if (sent) co_return true;
+    if (sent) co_return Sent::accepted;
     const auto code = sent.error().code;
-    if (code == evm::RpcError::Code::already_known || code == evm::RpcError::Code::nonce_too_low)
-        co_return true;  // in the pool already, or mined: tracking finds out
+    if (code == evm::RpcError::Code::already_known) co_return Sent::accepted;
+    if (code == evm::RpcError::Code::nonce_too_low) co_return Sent::nonce_used;
     dst_->last_error = "eth_sendRawTransaction: " + describe(sent.error());
     spdlog::warn("submitter {}: sending tx {}: {} tx={}", dst_->config->name, short_hash(hash),
                  describe(sent.error()), hash.hex());
-    co_return sent.error().transient();
+    co_return sent.error().transient() ? Sent::accepted : Sent::refused;
 }
 
 std::optional<DeliveryTxs::Clock::time_point> DeliveryTxs::last_broadcast(

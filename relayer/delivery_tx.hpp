@@ -37,6 +37,8 @@ public:
     struct Built {
         crypto::Bytes calldata;
         std::vector<crypto::PacketId> ids;
+        std::vector<std::size_t> packet_sizes;  ///< encoded bytes of each packet
+        std::size_t signatures = 0;             ///< over all packets
     };
 
     /// `routes` (the destination's routes) must outlive this.
@@ -56,8 +58,14 @@ public:
     chains::Task<std::optional<chains::evm::Fees>> market_fees();
     /// Fees to replace delivery `d` (bumped, at least the market); nullopt at the fee cap.
     chains::Task<std::optional<chains::evm::Fees>> replacement_fees(const storage::Delivery& d);
-    /// Sends `raw`; false when the node refused it for good (the error is in last_error).
-    chains::Task<bool> broadcast(const crypto::Bytes& raw, const crypto::Hash32& hash);
+    /// What became of a broadcast.
+    enum class Sent {
+        accepted,    ///< in the node's pool (or already there, or a transient failure: retried)
+        nonce_used,  ///< "nonce too low": a mined transaction holds the nonce (ours or not)
+        refused,     ///< refused for good as it stands (the error is in last_error)
+    };
+    /// Sends `raw`.
+    chains::Task<Sent> broadcast(const crypto::Bytes& raw, const crypto::Hash32& hash);
 
     /// When `hash` was last broadcast (or deferred with defer_broadcast), if ever.
     std::optional<Clock::time_point> last_broadcast(const crypto::Hash32& hash) const;

@@ -162,6 +162,13 @@ void write_counters(PrometheusWriter& w, const Node& node) {
             "Delivery transactions replaced by a higher fee (same account nonce).", c.txs_replaced);
     counter("ferry_transactions_failed_total",
             "Delivery transactions refused by the node or mined reverted.", c.txs_failed);
+    w.declare("ferry_transactions_reverted_total", M::counter,
+              "Delivery transactions mined reverted, by the reason replayed from the chain.");
+    for (const auto& [reason, n] : c.txs_reverted)
+        w.sample("ferry_transactions_reverted_total", {{"reason", reason}}, n);
+    counter("ferry_nonce_conflicts_total",
+            "New delivery transactions whose account nonce the chain had already used.",
+            c.nonce_conflicts);
     counter("ferry_transactions_rebroadcast_total",
             "Delivery transactions sent again because the node no longer knew them.",
             c.txs_rebroadcast);
@@ -172,6 +179,9 @@ void write_counters(PrometheusWriter& w, const Node& node) {
             "Mined deliveries reorged out before the destination confirmations.",
             c.deliveries_reverted);
     counter("ferry_gas_used_total", "Gas used by mined delivery transactions.", c.gas_used);
+    counter("ferry_packets_pruned_total",
+            "Delivered packets whose bytes and signatures the pruner removed after the retention.",
+            c.packets_pruned);
 
     std::array<double, kLatencyBucketBoundsMs.size()> bounds{};
     for (std::size_t i = 0; i < bounds.size(); ++i)

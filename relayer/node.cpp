@@ -59,6 +59,7 @@ void Node::stop() {
     for (auto& s : submitters) s->stop();
     if (validator) validator->stop();
     for (auto& m : monitors) m->stop();
+    for (auto& p : pruners) p->stop();
     if (api) api->stop();
 }
 
@@ -146,6 +147,7 @@ AppResult<RoleKeys> load_keys(const Config& config, Node& node) {
 AppResult<void> open_queues(const Config& config, Node& node) {
     storage::SqliteQueueOptions qo;
     qo.backoff = config.retry;
+    qo.retention_ms = static_cast<storage::UnixMillis>(config.limits.retention_hours) * 3'600'000;
     if (config.relayer) {
         std::string detail;
         auto q = storage::SqliteQueue::open(config.database.string(), qo, &detail);
@@ -311,6 +313,13 @@ int run_until_stopped(Node& node) {
     for (auto& a : node.attestors) spawn(node, "attestor", a->run());
     for (auto& s : node.submitters) spawn(node, "submitter", s->run());
     if (node.validator) spawn(node, "validator", node.validator->run());
+    if (node.queue)
+        node.pruners.push_back(std::make_unique<Pruner>(*node.queue, node.counters, "relayer",
+                                                        node.io.get_executor()));
+    if (node.validator_queue)
+        node.pruners.push_back(std::make_unique<Pruner>(*node.validator_queue, node.counters,
+                                                        "validator", node.io.get_executor()));
+    for (auto& p : node.pruners) spawn(node, "pruner", p->run());
 
     node.io.run();
     if (node.forced) {

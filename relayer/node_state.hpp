@@ -8,6 +8,7 @@
 #include "relayer/attestor.hpp"
 #include "relayer/chain_monitor.hpp"
 #include "relayer/config.hpp"
+#include "relayer/pruner.hpp"
 #include "relayer/runtime.hpp"
 #include "relayer/submitter.hpp"
 #include "relayer/validator.hpp"
@@ -50,6 +51,7 @@ struct Node {
     std::vector<std::unique_ptr<Submitter>> submitters;
     std::unique_ptr<ValidatorRole> validator;
     std::vector<std::unique_ptr<ChainMonitor>> monitors;  // chain heads and wallet (/health)
+    std::vector<std::unique_ptr<Pruner>> pruners;         // one per queue
     std::unique_ptr<api::ApiServer> api;
     std::optional<crypto::Address> relayer_address;    // the relayer key's account
     std::optional<crypto::Address> validator_address;  // the validator key's account

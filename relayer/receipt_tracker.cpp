@@ -22,8 +22,8 @@ constexpr auto kConsumedGrace = std::chrono::seconds(3);
 }  // namespace
 
 ReceiptTracker::ReceiptTracker(ChainRuntime& dst, storage::Queue& queue, NodeCounters& counters,
-                               DeliveryTxs& txs)
-    : dst_(&dst), queue_(&queue), counters_(&counters), txs_(&txs) {}
+                               DeliveryTxs& txs, NonceManager& nonces)
+    : dst_(&dst), queue_(&queue), counters_(&counters), txs_(&txs), nonces_(&nonces) {}
 
 Task<bool> ReceiptTracker::track(const std::vector<storage::Delivery>& live,
                                  std::uint64_t chain_nonce) {
@@ -47,6 +47,7 @@ Task<bool> ReceiptTracker::track(const std::vector<storage::Delivery>& live,
         }
         if (rpc_failed) co_return reverted;
         if (mined) {
+            nonces_->mined(d.account_nonce);
             const bool recorded = co_await record_mined(d, *mined);
             if (recorded && !mined->success) reverted = true;
             continue;
@@ -97,12 +98,32 @@ Task<bool> ReceiptTracker::record_mined(const storage::Delivery& d, const evm::R
             }
         }
     }
+    // Packets the Inbox skipped without a word: delivered before, by another relayer (or by a
+    // transaction of ours whose receipt was never seen). Not failures.
+    std::vector<crypto::PacketId> elsewhere;
+    if (receipt.success) elsewhere = co_await skipped_as_delivered(d, r);
     const auto now = now_ms();
     auto outcome = queue_->record_receipt(r, now);
     if (!outcome) {
         spdlog::error("submitter {}: recording the receipt of {}: {}", dst_->config->name,
                       receipt.tx_hash.hex(), queue_->last_error());
         co_return false;
+    }
+    std::size_t by_another = 0;
+    for (const auto& id : elsewhere) {
+        // failed (or dead) → attested → delivered, as the submitter marks packets it finds
+        // delivered before sending.
+        if (queue_->retry_packet(id, now) && queue_->mark_delivered_elsewhere({&id, 1}, now))
+            ++by_another;
+    }
+    if (by_another > 0) {
+        counters_->packets_delivered_elsewhere += by_another;
+        outcome->failed -= std::min(outcome->failed, by_another);
+        spdlog::info(
+            "submitter {}: {} packets of tx {} were already delivered by another relayer tx={} "
+            "count={}",
+            dst_->config->name, by_another, short_hash(receipt.tx_hash), receipt.tx_hash.hex(),
+            by_another);
     }
     counters_->packets_delivered += outcome->delivered;
     counters_->gas_used += receipt.gas_used;
@@ -134,11 +155,54 @@ Task<bool> ReceiptTracker::record_mined(const storage::Delivery& d, const evm::R
             "submitter {}: packet delivered{} {} tx={}", dst_->config->name,
             r.delivered[i].success ? "" : " (the recipient reverted; retryFailed() can re-run it)",
             fields[i], receipt.tx_hash.hex());
-    if (!receipt.success) ++counters_->txs_failed;
+    if (!receipt.success) {
+        ++counters_->txs_failed;
+        const auto reason = co_await revert_reason(d, receipt);
+        // The metric's label is one of a fixed few: an Inbox error name, other or unknown.
+        ++counters_->txs_reverted[reason.starts_with("other") ? "other" : reason];
+        spdlog::error(
+            "submitter {}: delivery tx {} reverted in block {}: {} (gas limit {}, used {}); its {} "
+            "packets retry tx={} reason={}",
+            dst_->config->name, short_hash(receipt.tx_hash), receipt.block_number, reason,
+            d.gas_limit, receipt.gas_used, d.packets.size(), receipt.tx_hash.hex(), reason);
+    }
     for (const auto& h : d.replaced) txs_->forget(h);
     txs_->forget(d.tx_hash);
     nonce_consumed_since_.erase(d.tx_hash);
     co_return true;
+}
+
+Task<std::vector<crypto::PacketId>> ReceiptTracker::skipped_as_delivered(
+    const storage::Delivery& d, const storage::Receipt& r) {
+    std::vector<crypto::PacketId> out;
+    for (const auto& id : d.packets) {
+        const bool logged = std::any_of(r.delivered.begin(), r.delivered.end(),
+                                        [&](const auto& p) { return p.id == id; });
+        if (logged) continue;
+        auto returned = co_await dst_->chain->delivered(*dst_->config->inbox, id);
+        if (returned && *returned && **returned) out.push_back(id);
+    }
+    co_return out;
+}
+
+Task<std::string> ReceiptTracker::revert_reason(const storage::Delivery& d,
+                                                const evm::Receipt& receipt) {
+    std::string error;
+    auto built = txs_->build(d.packets, error);
+    if (!built || receipt.block_number == 0) co_return "unknown";
+    evm::CallRequest replay;
+    replay.from = d.account;
+    replay.to = *dst_->config->inbox;
+    replay.data = built->calldata;
+    replay.gas = d.gas_limit;
+    auto returned = co_await dst_->chain->call_at(std::move(replay), receipt.block_number - 1);
+    if (returned || returned.error().code != evm::RpcError::Code::execution_reverted)
+        co_return "unknown";  // it succeeds there: it depended on the block's other transactions
+    const auto& e = returned.error();
+    if (auto name = evm::ferry_error_name(e.revert_data)) co_return std::string(*name);
+    if (e.revert_reason && !e.revert_reason->empty())
+        co_return "other (" + e.revert_reason->substr(0, 120) + ")";
+    co_return "unknown";
 }
 
 Task<void> ReceiptTracker::replace_or_rebroadcast(const storage::Delivery& d) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "relayer/delivery_tx.hpp"
+#include "relayer/nonce_manager.hpp"
 #include "relayer/runtime.hpp"
 
 #include <chrono>
@@ -17,9 +18,10 @@ namespace ferry::relayer {
 
 class ReceiptTracker {
 public:
-    /// `txs` (the account's delivery transactions) must outlive this.
+    /// `txs` (the account's delivery transactions) and `nonces` (its nonce manager, told of
+    /// every mined delivery) must outlive this.
     ReceiptTracker(ChainRuntime& dst, storage::Queue& queue, NodeCounters& counters,
-                   DeliveryTxs& txs);
+                   DeliveryTxs& txs, NonceManager& nonces);
 
     /// One pass over the live deliveries, given the account's mined nonce `chain_nonce`.
     /// True when a delivery tx was mined with status 0 (perhaps out of gas).
@@ -32,11 +34,20 @@ private:
     chains::Task<bool> record_mined(const storage::Delivery& d,
                                     const chains::evm::Receipt& receipt);
     chains::Task<void> replace_or_rebroadcast(const storage::Delivery& d);
+    /// The packets of `d` that `r` has no PacketDelivered for but the Inbox reports delivered:
+    /// it skipped them (delivered before, by another relayer).
+    chains::Task<std::vector<crypto::PacketId>> skipped_as_delivered(const storage::Delivery& d,
+                                                                     const storage::Receipt& r);
+    /// Why mined delivery `d` reverted: its call replayed on the state before its block, the
+    /// Inbox's error name ("InsufficientGas"), "other (<revert reason>)", or "unknown".
+    chains::Task<std::string> revert_reason(const storage::Delivery& d,
+                                            const chains::evm::Receipt& receipt);
 
     ChainRuntime* dst_;
     storage::Queue* queue_;
     NodeCounters* counters_;
     DeliveryTxs* txs_;
+    NonceManager* nonces_;
     std::map<crypto::Hash32, std::chrono::steady_clock::time_point> nonce_consumed_since_;
 };
 

@@ -78,6 +78,10 @@ struct NodeCounters {
     std::uint64_t txs_replaced = 0;
     std::uint64_t txs_failed = 0;
     std::uint64_t txs_rebroadcast = 0;
+    /// Delivery transactions mined with status 0, by the reason replayed from the chain.
+    std::map<std::string, std::uint64_t> txs_reverted;
+    /// New deliveries whose account nonce the chain had already used ("nonce too low").
+    std::uint64_t nonce_conflicts = 0;
     std::uint64_t deliveries_dropped = 0;
     std::uint64_t deliveries_reverted = 0;  ///< reorged out at the confirmation re-check
     std::uint64_t packets_delivered = 0;
@@ -90,6 +94,7 @@ struct NodeCounters {
     std::array<std::uint64_t, kLatencyBucketBoundsMs.size() + 1> latency_buckets{};
     std::uint64_t replays_rejected = 0;  ///< PacketSent logs whose packet id was already queued
     std::uint64_t equivocations_rejected = 0;  ///< packets reusing a queued (route, nonce)
+    std::uint64_t packets_pruned = 0;          ///< delivered packets whose bytes were pruned
 
     /// Counts one delivery latency in latency_count, latency_sum_ms and latency_buckets.
     void record_latency(std::uint64_t ms) noexcept;

@@ -1,5 +1,6 @@
 #include "relayer/submitter.hpp"
 
+#include "chains/evm/inbox_gas.hpp"
 #include "relayer/logging.hpp"
 
 #include <spdlog/spdlog.h>
@@ -31,7 +32,8 @@ Submitter::Submitter(ChainRuntime& dst, storage::Queue& queue, NodeCounters& cou
       waiting_(&waiting),
       routes_(std::move(routes)),
       txs_(dst, queue, routes_, std::move(key), account),
-      tracker_(dst, queue, counters, txs_),
+      nonces_(queue, dst.config->chain_id, account),
+      tracker_(dst, queue, counters, txs_, nonces_),
       wake_(std::move(executor)) {}
 
 void Submitter::set_waiting(const storage::Route& r, std::string why) {
@@ -73,17 +75,31 @@ Task<void> Submitter::round() {
                       queue_->last_error());
         co_return;
     }
-    if (!live->empty()) {
-        const bool reverted = co_await tracker_.track(*live, *chain_nonce);
-        if (reverted) gas_reference_.clear();  // perhaps out of gas: estimate batches afresh
-    }
+    if (!live->empty()) (void)co_await tracker_.track(*live, *chain_nonce);
     co_await tracker_.confirm(*head);
     housekeeping();
 
-    // Re-read: tracking may have finished some.
+    // Re-read: tracking may have finished some. The account is read again after tracking: a
+    // receipt seen meanwhile is then in the chain's count (the count read above may predate it).
     live = queue_->pending_deliveries(dst_->config->chain_id, 1024);
     if (!live) co_return;
-    co_await submit(*live, *chain_nonce);
+    if (!co_await observe_account()) co_return;
+    co_await submit(*live);
+}
+
+Task<bool> Submitter::observe_account() {
+    auto latest = co_await dst_->chain->account_nonce(txs_.account(), chains::NonceAt::latest);
+    if (!latest) {
+        dst_->last_error = "eth_getTransactionCount: " + describe(latest.error());
+        co_return false;
+    }
+    auto pending = co_await dst_->chain->account_nonce(txs_.account(), chains::NonceAt::pending);
+    if (!pending) {
+        dst_->last_error = "eth_getTransactionCount (pending): " + describe(pending.error());
+        co_return false;
+    }
+    nonces_.observe(*latest, *pending);
+    co_return true;
 }
 
 void Submitter::housekeeping() {
@@ -130,22 +146,20 @@ void Submitter::prune_live_nonces(const std::vector<storage::Delivery>& live) {
     std::erase_if(delivery_nonces_, [&](const auto& kv) { return hashes.count(kv.first) == 0; });
 }
 
-Task<std::size_t> Submitter::submit(std::vector<storage::Delivery>& live,
-                                    std::uint64_t chain_nonce) {
+Task<std::size_t> Submitter::submit(std::vector<storage::Delivery>& live) {
     std::size_t total = 0;
     if (routes_.empty()) co_return 0;
     prune_live_nonces(live);
     for (std::size_t i = 0; i < routes_.size(); ++i) {
         const auto& route = routes_[(next_route_ + i) % routes_.size()];
-        total += co_await submit_route(route, live, chain_nonce);
+        total += co_await submit_route(route, live);
     }
     next_route_ = (next_route_ + 1) % routes_.size();
     co_return total;
 }
 
 Task<std::size_t> Submitter::submit_route(const SubmitterRoute& route,
-                                          std::vector<storage::Delivery>& live,
-                                          std::uint64_t chain_nonce) {
+                                          std::vector<storage::Delivery>& live) {
     const ChainConfig& cfg = *dst_->config;
     if (!route.attestor->validator_set()) co_return 0;
     Burst burst;
@@ -163,7 +177,7 @@ Task<std::size_t> Submitter::submit_route(const SubmitterRoute& route,
         if (dropped == Step::again) continue;  // read the batch again
         if (dropped == Step::stop) break;
         if (!take_consecutive_run(burst, *batch, live) || batch->empty()) break;
-        const bool sent = co_await send_batch(burst, *batch, live, chain_nonce);
+        const bool sent = co_await send_batch(burst, *batch, live);
         if (!sent) break;
     }
     co_return burst.sent_packets;
@@ -245,16 +259,12 @@ bool Submitter::take_consecutive_run(const Burst& burst, std::vector<storage::Pa
 }
 
 Task<bool> Submitter::send_batch(Burst& burst, const std::vector<storage::PacketRecord>& todo,
-                                 std::vector<storage::Delivery>& live, std::uint64_t chain_nonce) {
-    std::vector<crypto::PacketId> ids;
-    for (const auto& p : todo) ids.push_back(p.id);
-    std::string error;
-    auto built = txs_.build(ids, error);
-    if (!built) {
-        set_waiting(burst.r, error);
-        co_return false;
-    }
-    const auto gas_limit = co_await batch_gas(burst, *built, live);
+                                 std::vector<storage::Delivery>& live) {
+    if (!co_await load_gas_rules(burst)) co_return false;
+    auto fitting = build_fitting(burst, todo);
+    if (!fitting) co_return false;
+    auto& [built, bound] = *fitting;
+    const auto gas_limit = co_await batch_gas(burst, built, bound, live);
     if (!gas_limit) co_return false;
     if (!burst.fees) burst.fees = co_await txs_.market_fees();
     if (!burst.fees) {
@@ -262,58 +272,107 @@ Task<bool> Submitter::send_batch(Burst& burst, const std::vector<storage::Packet
                     "cannot price the transaction (no base fee, or it is above max_fee_wei)");
         co_return false;
     }
-    const std::uint64_t nonce = pick_account_nonce(live, chain_nonce);
-    co_return co_await record_then_send(burst, todo, *built, nonce, *gas_limit, live);
+    const auto nonce = nonces_.next(live);
+    if (!nonce) co_return false;
+    const std::span<const storage::PacketRecord> taken(todo.data(), built.ids.size());
+    co_return co_await record_then_send(burst, taken, built, *nonce, *gas_limit, live);
+}
+
+Task<bool> Submitter::load_gas_rules(Burst& burst) {
+    if (burst.handle_gas_limit) co_return true;
+    const ChainConfig& cfg = *dst_->config;
+    auto returned = co_await dst_->chain->handle_gas_limit(*cfg.inbox);
+    if (!returned) {
+        dst_->last_error = "handleGasLimit: " + describe(returned.error());
+        co_return false;
+    }
+    if (!*returned) {
+        set_waiting(burst.r, "the Inbox's handleGasLimit() answer does not decode: " +
+                                 returned->error().message());
+        co_return false;
+    }
+    auto block = co_await dst_->chain->block(evm::BlockTag::latest);
+    if (!block || !*block) {
+        if (!block) dst_->last_error = "eth_getBlockByNumber: " + describe(block.error());
+        co_return false;
+    }
+    burst.handle_gas_limit = **returned;
+    burst.block_gas_limit = (*block)->gas_limit;
+    co_return true;
+}
+
+std::optional<std::pair<DeliveryTxs::Built, std::uint64_t>> Submitter::build_fitting(
+    const Burst& burst, std::span<const storage::PacketRecord> todo) {
+    std::size_t count = todo.size();
+    for (;;) {
+        std::vector<crypto::PacketId> ids;
+        for (const auto& p : todo.first(count)) ids.push_back(p.id);
+        std::string error;
+        auto built = txs_.build(ids, error);
+        if (!built) {
+            set_waiting(burst.r, error);
+            return std::nullopt;
+        }
+        const auto bound = evm::deliver_batch_gas_bound(
+            *burst.handle_gas_limit,
+            {built->packet_sizes, built->signatures, built->calldata.size()});
+        if (bound <= burst.block_gas_limit) return std::pair{std::move(*built), bound};
+        if (count == 1) {
+            set_waiting(burst.r, "a delivery of one packet may need " + std::to_string(bound) +
+                                     " gas (Inbox handleGasLimit " +
+                                     std::to_string(*burst.handle_gas_limit) +
+                                     ") but a block holds " +
+                                     std::to_string(burst.block_gas_limit));
+            return std::nullopt;
+        }
+        // Fewer packets, in proportion (the bound is nearly linear in them), at least one less.
+        const auto scaled = static_cast<std::size_t>(static_cast<double>(count) *
+                                                     static_cast<double>(burst.block_gas_limit) /
+                                                     static_cast<double>(bound));
+        count = std::clamp<std::size_t>(scaled, 1, count - 1);
+    }
 }
 
 Task<std::optional<std::uint64_t>> Submitter::batch_gas(
-    const Burst& burst, const DeliveryTxs::Built& built,
+    const Burst& burst, const DeliveryTxs::Built& built, std::uint64_t bound,
     const std::vector<storage::Delivery>& live) {
     const ChainConfig& cfg = *dst_->config;
-    const storage::Route& r = burst.r;
-    // A batch whose predecessors on this route are not mined yet cannot be simulated against
-    // the latest state (an ordered Inbox refuses its first nonce there), and estimating every
-    // batch would serialise a burst on the node's slowest call: such a batch takes the route's
-    // last estimate, scaled up by packets and by calldata size but never down (the Inbox keeps
-    // a fixed reserve for the last recipient call, so a smaller batch does not need
-    // proportionally less gas).
-    std::uint64_t estimated = 0;
-    const auto reference = gas_reference_.find(r);
-    if (reference != gas_reference_.end() && live_nonces(live).count(r) != 0) {
-        const auto& g = reference->second;
-        const double scale = std::max(
-            {1.0, static_cast<double>(built.ids.size()) / static_cast<double>(g.packets),
-             static_cast<double>(built.calldata.size()) / static_cast<double>(g.calldata_bytes)});
-        estimated = static_cast<std::uint64_t>(std::ceil(static_cast<double>(g.gas) * scale));
-    } else {
-        evm::CallRequest estimate_call;
-        estimate_call.from = txs_.account();
-        estimate_call.to = *cfg.inbox;
-        estimate_call.data = built.calldata;
-        auto estimate = co_await dst_->chain->estimate_gas(estimate_call);
-        if (!estimate) {
-            set_waiting(r,
-                        "eth_estimateGas for deliverBatch failed: " + describe(estimate.error()));
-            co_return std::nullopt;
-        }
-        estimated = *estimate;
-        gas_reference_[r] = {*estimate, std::max<std::size_t>(built.ids.size(), 1),
-                             std::max<std::size_t>(built.calldata.size(), 1)};
+    // Behind unmined batches of its route a batch cannot be simulated (an ordered Inbox refuses
+    // its first nonce at the latest state): the bound alone, which needs no simulation.
+    if (live_nonces(live).count(burst.r) != 0) co_return bound;
+    evm::CallRequest estimate_call;
+    estimate_call.from = txs_.account();
+    estimate_call.to = *cfg.inbox;
+    estimate_call.data = built.calldata;
+    auto estimate = co_await dst_->chain->estimate_gas(estimate_call);
+    if (!estimate) {
+        set_waiting(burst.r,
+                    "eth_estimateGas for deliverBatch failed: " + describe(estimate.error()));
+        co_return std::nullopt;
     }
-    co_return static_cast<std::uint64_t>(
-        std::ceil(static_cast<double>(estimated) * cfg.gas.gas_margin));
+    const auto margin =
+        static_cast<std::uint64_t>(std::ceil(static_cast<double>(*estimate) * cfg.gas.gas_margin));
+    co_return std::max(bound, margin);
 }
 
-std::uint64_t Submitter::pick_account_nonce(const std::vector<storage::Delivery>& live,
-                                            std::uint64_t chain_nonce) {
-    std::set<std::uint64_t> used;
-    for (const auto& d : live) used.insert(d.account_nonce);
-    std::uint64_t nonce = chain_nonce;
-    while (used.count(nonce) != 0) ++nonce;
-    return nonce;
+Task<void> Submitter::settle_used_nonce(const storage::Delivery& d) {
+    const ChainConfig& cfg = *dst_->config;
+    auto receipt = co_await dst_->chain->receipt(d.tx_hash);
+    if (receipt && *receipt) co_return;  // it was ours and is mined: tracking records it
+    // Another transaction holds the nonce (sent by someone else with this key, or one this
+    // node lost track of): nothing of this delivery reached the chain.
+    auto moved = queue_->drop_delivery(d.tx_hash, now_ms());
+    ++counters_->nonce_conflicts;
+    if (auto latest = co_await dst_->chain->account_nonce(d.account, chains::NonceAt::latest))
+        nonces_.observe(*latest, std::nullopt);
+    spdlog::warn(
+        "submitter {}: account nonce {} is already used on the chain by another transaction; "
+        "tx {} not sent, {} packets back to attested; next account nonce at least {} tx={}",
+        cfg.name, d.account_nonce, short_hash(d.tx_hash), moved ? *moved : 0, nonces_.floor(),
+        d.tx_hash.hex());
 }
 
-Task<bool> Submitter::record_then_send(Burst& burst, const std::vector<storage::PacketRecord>& todo,
+Task<bool> Submitter::record_then_send(Burst& burst, std::span<const storage::PacketRecord> todo,
                                        const DeliveryTxs::Built& built, std::uint64_t nonce,
                                        std::uint64_t gas_limit,
                                        std::vector<storage::Delivery>& live) {
@@ -349,8 +408,13 @@ Task<bool> Submitter::record_then_send(Burst& burst, const std::vector<storage::
     for (const auto& p : todo)
         spdlog::debug("submitter {}: packet submitted {} tx={}", cfg.name, packet_fields(p),
                       tx->hash.hex());
-    const bool ok = co_await txs_.broadcast(tx->raw, tx->hash);
-    if (!ok) {
+    const auto sent = co_await txs_.broadcast(tx->raw, tx->hash);
+    if (sent == DeliveryTxs::Sent::nonce_used) {
+        co_await settle_used_nonce(d);
+        co_return false;
+    }
+    if (sent == DeliveryTxs::Sent::refused) {
+        nonces_.give_back(nonce);
         // Refused as it stands (funds, fee cap, …): the packets fail and retry with backoff.
         auto moved = queue_->fail_delivery(tx->hash, dst_->last_error,
                                            storage::FailureKind::transient, now_ms());

@@ -9,11 +9,14 @@
 #include "chains/evm/fee_policy.hpp"
 #include "relayer/attestor.hpp"
 #include "relayer/delivery_tx.hpp"
+#include "relayer/nonce_manager.hpp"
 #include "relayer/receipt_tracker.hpp"
 #include "relayer/runtime.hpp"
 
 #include <map>
 #include <optional>
+#include <span>
+#include <utility>
 #include <vector>
 
 namespace ferry::relayer {
@@ -33,12 +36,6 @@ public:
     const crypto::Address& account() const noexcept { return txs_.account(); }
 
 private:
-    /// The last eth_estimateGas answer of a route's deliverBatch and what it covered.
-    struct GasReference {
-        std::uint64_t gas = 0;
-        std::size_t packets = 1;
-        std::size_t calldata_bytes = 1;
-    };
     /// What one submit_route call carries from batch to batch.
     struct Burst {
         const SubmitterRoute* route = nullptr;
@@ -48,37 +45,48 @@ private:
         std::optional<std::uint64_t> inbound;
         /// One fee quote serves every batch sent in the burst.
         std::optional<chains::evm::Fees> fees;
+        /// Inbox.handleGasLimit() and the latest block's gas limit, read once per call.
+        std::optional<std::uint64_t> handle_gas_limit;
+        std::uint64_t block_gas_limit = 0;
         std::size_t sent_packets = 0;
     };
     /// How a step of submit_route ends: go on with the batch, read it again, or stop the burst.
     enum class Step { go, again, stop };
 
     chains::Task<void> round();
+    /// Tells the nonce manager what the chain holds now (after tracking); false when the chain
+    /// could not say.
+    chains::Task<bool> observe_account();
     void housekeeping();
-    chains::Task<std::size_t> submit(std::vector<storage::Delivery>& live,
-                                     std::uint64_t chain_nonce);
+    chains::Task<std::size_t> submit(std::vector<storage::Delivery>& live);
     chains::Task<std::size_t> submit_route(const SubmitterRoute& route,
-                                           std::vector<storage::Delivery>& live,
-                                           std::uint64_t chain_nonce);
+                                           std::vector<storage::Delivery>& live);
     /// Takes packets the Inbox already holds out of `batch` and marks them delivered.
     chains::Task<Step> drop_delivered(Burst& burst, std::vector<storage::PacketRecord>& batch);
     /// On an ordered route, cuts `todo` to the run of consecutive nonces that continues the
     /// Inbox and the live deliveries; false when there is none yet.
     bool take_consecutive_run(const Burst& burst, std::vector<storage::PacketRecord>& todo,
                               const std::vector<storage::Delivery>& live);
-    /// Builds, prices and sends one batch; false ends the burst.
+    /// Builds, prices and sends one batch (its first packets, as many as a block can take
+    /// at their gas bound); false ends the burst.
     chains::Task<bool> send_batch(Burst& burst, const std::vector<storage::PacketRecord>& todo,
-                                  std::vector<storage::Delivery>& live, std::uint64_t chain_nonce);
-    /// The gas limit of `built` (estimated, or scaled from the route's last estimate).
+                                  std::vector<storage::Delivery>& live);
+    /// Reads what the gas bound needs into `burst` once; false when the chain could not say.
+    chains::Task<bool> load_gas_rules(Burst& burst);
+    /// Builds the batch of the first packets of `todo` whose gas bound fits in a block, and
+    /// that bound; nullopt (the reason set as the route's waiting) when none fits.
+    std::optional<std::pair<DeliveryTxs::Built, std::uint64_t>> build_fitting(
+        const Burst& burst, std::span<const storage::PacketRecord> todo);
+    /// The gas limit of `built`: its bound (docs/design.md §2, "Gas"). A batch with nothing of
+    /// its route in flight is also estimated, which refuses one that would revert.
     chains::Task<std::optional<std::uint64_t>> batch_gas(
-        const Burst& burst, const DeliveryTxs::Built& built,
+        const Burst& burst, const DeliveryTxs::Built& built, std::uint64_t bound,
         const std::vector<storage::Delivery>& live);
-    /// The lowest account nonce from the chain's that no live delivery holds.
-    static std::uint64_t pick_account_nonce(const std::vector<storage::Delivery>& live,
-                                            std::uint64_t chain_nonce);
+    /// After "nonce too low" for a new delivery: kept when its own transaction was mined, else
+    /// dropped (its packets go back to attested) and the nonces follow the chain.
+    chains::Task<void> settle_used_nonce(const storage::Delivery& d);
     /// Signs, records the delivery in the queue, then broadcasts it; false ends the burst.
-    chains::Task<bool> record_then_send(Burst& burst,
-                                        const std::vector<storage::PacketRecord>& todo,
+    chains::Task<bool> record_then_send(Burst& burst, std::span<const storage::PacketRecord> todo,
                                         const DeliveryTxs::Built& built, std::uint64_t nonce,
                                         std::uint64_t gas_limit,
                                         std::vector<storage::Delivery>& live);
@@ -94,13 +102,13 @@ private:
     NodeCounters* counters_;
     RouteWaiting* waiting_;
     std::vector<SubmitterRoute> routes_;
-    DeliveryTxs txs_;         ///< refers to routes_
-    ReceiptTracker tracker_;  ///< refers to txs_
+    DeliveryTxs txs_;  ///< refers to routes_
+    NonceManager nonces_;
+    ReceiptTracker tracker_;  ///< refers to txs_ and nonces_
     Wakeup wake_;
     std::size_t next_route_ = 0;
     std::map<crypto::Hash32, std::map<storage::Route, std::uint64_t>> delivery_nonces_;
     std::chrono::steady_clock::time_point last_housekeeping_{};
-    std::map<storage::Route, GasReference> gas_reference_;
 };
 
 }  // namespace ferry::relayer

@@ -225,10 +225,12 @@ Task<bool> Watcher::step() {
         }
     }
     if (from > *confirmed) co_return false;
-    const std::uint64_t to = std::min(*confirmed, from + cfg.max_log_range - 1);
+    const std::uint64_t span = span_ == 0 ? cfg.max_log_range : span_;
+    const std::uint64_t to = std::min(*confirmed, from + span - 1);
 
     auto logs = co_await fetch_logs(from, to);
     if (!logs) co_return false;
+    adapt_span(to - from + 1, logs->size());
     auto block = co_await chain_->chain->block(to);
     if (!block || !*block) {
         fail("eth_getBlockByNumber(" + std::to_string(to) +
@@ -266,6 +268,22 @@ Task<bool> Watcher::step() {
     else
         catch_up_from_.reset();
     co_return to < *confirmed;
+}
+
+void Watcher::adapt_span(std::uint64_t blocks, std::size_t logs) {
+    const std::uint64_t widest = std::max<std::uint64_t>(chain_->config->max_log_range, 1);
+    const std::size_t most = std::max<std::size_t>(options_.max_logs_per_step, 1);
+    std::uint64_t next = span_ == 0 ? widest : span_;
+    if (logs > most) {
+        // As many blocks as held `most` logs in this answer, at least one.
+        next = std::max<std::uint64_t>(1, blocks * most / logs);
+    } else if (logs < most / 4) {
+        next = std::min(widest, next * 2);
+    }
+    if (next != span_ && span_ != 0 && logs > most)
+        spdlog::debug("watcher {}: {} logs in {} blocks; asking {} blocks at a time",
+                      chain_->config->name, logs, blocks, next);
+    span_ = next;
 }
 
 void Watcher::report_catch_up(std::uint64_t scanned, std::uint64_t confirmed) {

@@ -24,6 +24,9 @@ struct WatcherOptions {
     /// How far back a reorg below the cursor rewinds before rescanning.
     std::uint64_t reorg_rewind_blocks = 64;
     std::chrono::milliseconds gap_rescan_interval{10'000};
+    /// Logs one step should hold at most: an answer with more makes the next ranges narrower
+    /// (in proportion), one with under a quarter of it widens them again, up to max_log_range.
+    std::size_t max_logs_per_step = 1000;
 };
 
 class Watcher {
@@ -61,6 +64,9 @@ private:
     std::chrono::steady_clock::time_point last_progress_{};  // of the catch-up report
     std::optional<std::uint64_t> catch_up_from_;             // set while catching up
     std::chrono::steady_clock::time_point last_gap_scan_{};
+    std::uint64_t span_ = 0;  ///< blocks per log request; 0 until the first answer
+    /// Adapts span_ to an answer of `logs` logs for `blocks` blocks.
+    void adapt_span(std::uint64_t blocks, std::size_t logs);
 };
 
 }  // namespace ferry::relayer

@@ -40,6 +40,10 @@ Task<RequestResult<crypto::Bytes>> EvmChain::call(CallRequest request) {
     return rpc_->call(std::move(request));
 }
 
+Task<RequestResult<crypto::Bytes>> EvmChain::call_at(CallRequest request, std::uint64_t block) {
+    return rpc_->call(std::move(request), BlockId{block});
+}
+
 Task<RequestResult<std::uint64_t>> EvmChain::estimate_gas(CallRequest request) {
     return rpc_->estimate_gas(std::move(request));
 }
@@ -94,6 +98,10 @@ Task<ViewResult<crypto::Nonce>> EvmChain::next_inbound_nonce(crypto::Address inb
 
 Task<ViewResult<bool>> EvmChain::delivered(crypto::Address inbox, crypto::PacketId id) {
     return read_view(*rpc_, inbox, inbox_delivered_calldata(id), decode_delivered_result);
+}
+
+Task<ViewResult<std::uint64_t>> EvmChain::handle_gas_limit(crypto::Address inbox) {
+    return read_view(*rpc_, inbox, inbox_handle_gas_limit_calldata(), decode_u64_result);
 }
 
 Task<ViewResult<ValidatorSet>> EvmChain::validator_set(crypto::Address inbox, crypto::ChainId src) {

@@ -17,6 +17,7 @@ public:
     Task<RequestResult<std::optional<BlockHeader>>> block(BlockId id) override;
     Task<RequestResult<std::vector<Log>>> logs(LogFilter filter) override;
     Task<RequestResult<crypto::Bytes>> call(CallRequest request) override;
+    Task<RequestResult<crypto::Bytes>> call_at(CallRequest request, std::uint64_t block) override;
     Task<RequestResult<std::uint64_t>> estimate_gas(CallRequest request) override;
     Task<RequestResult<FeeQuote>> fee_quote(bool with_priority_fee) override;
     Task<RequestResult<std::uint64_t>> account_nonce(crypto::Address account, NonceAt at) override;
@@ -29,6 +30,7 @@ public:
     Task<ViewResult<bool>> delivered(crypto::Address inbox, crypto::PacketId id) override;
     Task<ViewResult<ValidatorSet>> validator_set(crypto::Address inbox,
                                                  crypto::ChainId src) override;
+    Task<ViewResult<std::uint64_t>> handle_gas_limit(crypto::Address inbox) override;
 
 private:
     RpcClient* rpc_;

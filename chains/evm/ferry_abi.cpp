@@ -87,6 +87,10 @@ Bytes inbox_next_inbound_nonce_calldata(crypto::ChainId src_chain) {
         .encode_call(function_selector(kInboxNextInboundNonceSignature));
 }
 
+Bytes inbox_handle_gas_limit_calldata() {
+    return AbiEncoder().encode_call(function_selector(kInboxHandleGasLimitSignature));
+}
+
 // ---- return values ----
 
 Result<crypto::PacketId> decode_send_result(ByteView returned) {
@@ -94,6 +98,10 @@ Result<crypto::PacketId> decode_send_result(ByteView returned) {
 }
 
 Result<bool> decode_delivered_result(ByteView returned) { return AbiDecoder(returned).read_bool(); }
+
+Result<std::uint64_t> decode_u64_result(ByteView returned) {
+    return AbiDecoder(returned).read_uint(64);
+}
 
 Result<crypto::Nonce> decode_nonce_result(ByteView returned) {
     const auto v = AbiDecoder(returned).read_uint(64);

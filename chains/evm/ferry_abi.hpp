@@ -29,6 +29,7 @@ inline constexpr std::string_view kInboxConfigureSourceSignature =
 inline constexpr std::string_view kInboxDeliveredSignature = "delivered(bytes32)";
 inline constexpr std::string_view kInboxNextInboundNonceSignature = "nextInboundNonce(uint64)";
 inline constexpr std::string_view kInboxValidatorSetSignature = "validatorSet(uint64)";
+inline constexpr std::string_view kInboxHandleGasLimitSignature = "handleGasLimit()";
 
 inline constexpr std::string_view kPacketSentSignature = "PacketSent(bytes32,uint64,uint64,bytes)";
 inline constexpr std::string_view kPacketDeliveredSignature =
@@ -66,6 +67,8 @@ Bytes inbox_delivered_calldata(const crypto::PacketId& id);
 Bytes inbox_next_inbound_nonce_calldata(crypto::ChainId src_chain);
 /// Inbox.validatorSet(srcChainId).
 Bytes inbox_validator_set_calldata(crypto::ChainId src_chain);
+/// Inbox.handleGasLimit().
+Bytes inbox_handle_gas_limit_calldata();
 
 /// What Inbox.validatorSet(src) returns: an unconfigured source has a zero outbox.
 struct ValidatorSet {
@@ -84,6 +87,8 @@ Result<crypto::PacketId> decode_send_result(ByteView returned);
 Result<bool> decode_delivered_result(ByteView returned);
 /// Outbox.nextNonce / Inbox.nextInboundNonce: a uint64 nonce.
 Result<crypto::Nonce> decode_nonce_result(ByteView returned);
+/// Inbox.handleGasLimit's uint64.
+Result<std::uint64_t> decode_u64_result(ByteView returned);
 /// validatorSet(): (address outbox, address[] validators, uint8 threshold, bool ordered).
 Result<ValidatorSet> decode_validator_set_result(ByteView returned);
 

@@ -4,6 +4,7 @@
 // to attested, and one at its confirmations is confirmed.
 #include "relayer/receipt_tracker.hpp"
 
+#include "chains/evm/abi.hpp"
 #include "chains/evm/transaction.hpp"
 #include "tests/relayer/stage_fixture.hpp"
 
@@ -28,7 +29,10 @@ protected:
         txs_ = std::make_unique<relayer::DeliveryTxs>(runtime_, *queue_, routes_,
                                                       dev_account(kRelayerAccount).key,
                                                       dev_account(kRelayerAccount).address);
-        tracker_ = std::make_unique<relayer::ReceiptTracker>(runtime_, *queue_, counters_, *txs_);
+        nonces_ = std::make_unique<relayer::NonceManager>(*queue_, kDst,
+                                                          dev_account(kRelayerAccount).address);
+        tracker_ = std::make_unique<relayer::ReceiptTracker>(runtime_, *queue_, counters_, *txs_,
+                                                             *nonces_);
     }
 
     /// Records a delivery of every packet at the market's fees, as the submitter does (it is
@@ -103,6 +107,7 @@ protected:
     std::vector<chains::evm::Packet> packets_;
     std::vector<relayer::SubmitterRoute> routes_;
     std::unique_ptr<relayer::DeliveryTxs> txs_;
+    std::unique_ptr<relayer::NonceManager> nonces_;
     std::unique_ptr<relayer::ReceiptTracker> tracker_;
     storage::Delivery delivery_;
     chains::evm::Fees fees_;
@@ -185,6 +190,46 @@ TEST_F(ReceiptTrackerTest, confirms_a_delivery_at_the_required_confirmations) {
     EXPECT_TRUE(unconfirmed().empty());
     EXPECT_EQ(in_state(PacketState::delivered), 3u);
     EXPECT_EQ(counters_.deliveries_reverted, 0u);
+}
+
+TEST_F(ReceiptTrackerTest, names_why_a_mined_delivery_reverted_and_counts_it) {
+    record_delivery();
+    fake_->set_receipt(delivery_.tx_hash, receipt(false));
+    // Replayed on the block's parent, the batch reverts with the Inbox's InsufficientGas().
+    auto reverted = chains::evm::make_rpc_error(chains::evm::RpcError::Code::execution_reverted,
+                                                "execution reverted");
+    const auto selector = chains::evm::function_selector("InsufficientGas()");
+    reverted.revert_data.assign(selector.bytes.begin(), selector.bytes.end());
+    fake_->fail_next("call_at", reverted);
+
+    EXPECT_TRUE(track(kAccountNonce + 1));
+    EXPECT_EQ(fake_->requests("call_at"), 1u);
+    EXPECT_EQ(counters_.txs_reverted["InsufficientGas"], 1u);
+    EXPECT_EQ(in_state(PacketState::failed), 3u);
+}
+
+TEST_F(ReceiptTrackerTest, a_replay_that_does_not_revert_counts_as_unknown) {
+    record_delivery();
+    fake_->set_receipt(delivery_.tx_hash, receipt(false));
+    EXPECT_TRUE(track(kAccountNonce + 1));
+    EXPECT_EQ(counters_.txs_reverted["unknown"], 1u);
+}
+
+// Two relayers on one route: the loser's batch is mined, and the Inbox skips the packets the
+// winner delivered without an event. They are delivered (by another relayer), not failed.
+TEST_F(ReceiptTrackerTest, packets_the_inbox_skipped_as_delivered_are_not_failures) {
+    record_delivery();
+    auto r = receipt(true);
+    r.logs.resize(1);  // a PacketDelivered for the first packet only
+    fake_->set_receipt(delivery_.tx_hash, r);
+    fake_->set_delivered(id_of(packets_[1]), true);
+    fake_->set_delivered(id_of(packets_[2]), true);
+
+    EXPECT_FALSE(track(kAccountNonce + 1));
+    EXPECT_EQ(in_state(PacketState::delivered), 3u);
+    EXPECT_EQ(counters_.packets_delivered, 1u);
+    EXPECT_EQ(counters_.packets_delivered_elsewhere, 2u);
+    EXPECT_EQ(counters_.txs_failed, 0u);
 }
 
 }  // namespace

@@ -81,14 +81,15 @@ TEST_F(SubmitterTest, records_a_batch_before_sending_it) {
     EXPECT_EQ(tx.sender, account());
     EXPECT_EQ(tx.tx.to, kInbox);
     EXPECT_EQ(tx.tx.chain_id, kDst);
-    EXPECT_EQ(tx.tx.nonce, 7u);            // the account's nonce on the chain
-    EXPECT_EQ(tx.tx.gas_limit, 240'000u);  // the estimate 200 000 times gas_margin 1.2
+    EXPECT_EQ(tx.tx.nonce, 7u);  // the account's nonce on the chain
+    // The Inbox's bound, not the estimate (200 000 · 1.2): five recipients may burn 100 000.
+    EXPECT_GT(tx.tx.gas_limit, 5 * 100'000u + 100'000u / 63 + 10'000u);
     for (const auto& p : packets_) EXPECT_EQ(state_of(p), PacketState::submitted);
     const auto held = live_deliveries();
     ASSERT_EQ(held.size(), 1u);
     EXPECT_EQ(held.front().tx_hash, tx.hash);
     EXPECT_EQ(held.front().account_nonce, 7u);
-    EXPECT_EQ(held.front().gas_limit, 240'000u);
+    EXPECT_EQ(held.front().gas_limit, tx.tx.gas_limit);
     EXPECT_EQ(held.front().packets, ids_of({0, 1, 2, 3, 4}));
     EXPECT_EQ(counters_.txs_sent, 1u);
 }
@@ -190,6 +191,148 @@ TEST_F(SubmitterTest, sends_nothing_while_gas_estimation_reverts) {
     for (const auto& p : packets_) EXPECT_EQ(state_of(p), PacketState::attested);
     EXPECT_NE(why().find("eth_estimateGas"), std::string::npos);
     EXPECT_EQ(counters_.txs_sent, 0u);
+}
+
+// Issue: a round read the account's count, then tracking saw a receipt of the nonce it had
+// counted as free, and the next delivery was signed with that nonce again ("nonce too low"
+// taken as sent; 182 of 382 transactions rejected on chain with 200 packets at batch size 1).
+TEST_F(SubmitterTest, never_hands_out_an_account_nonce_twice_when_a_tx_is_mined_meanwhile) {
+    route_.batch_size = 1;
+    fake_->set_next_inbound_nonce(kSrc, 1);
+    attest_packets({packets_[0]}, 2);
+    submit_until([&] { return fake_->sent().size() >= 1; });
+    ASSERT_EQ(sent().size(), 1u);
+    const auto first = sent().front();
+    EXPECT_EQ(first.tx.nonce, 7u);
+
+    // Mined: the receipt is there, the chain counts 8 — but the round's first read of the count
+    // still answers 7, as a read made just before the block would.
+    chains::evm::Receipt r;
+    r.tx_hash = first.hash;
+    r.block_number = 20;
+    r.block_hash = fake_->block_hash(20);
+    r.success = true;
+    r.gas_used = 100'000;
+    r.from = account();
+    r.to = kInbox;
+    r.logs.push_back(FakeChain::packet_delivered_log(packets_[0], kInbox, 20));
+    fake_->set_receipt(first.hash, r);
+    fake_->set_next_inbound_nonce(kSrc, 2);
+    fake_->set_account_nonce(account(), 8, 8);
+    fake_->answer_next_latest_nonce(7);
+    attest_packets({packets_[1]}, 2);
+    submit_until([&] { return fake_->sent().size() >= 2; });
+
+    const auto txs = sent();
+    ASSERT_EQ(txs.size(), 2u);
+    EXPECT_EQ(txs[1].tx.nonce, 8u);
+    EXPECT_EQ(state_of(packets_[0]), PacketState::delivered);
+    EXPECT_EQ(state_of(packets_[1]), PacketState::submitted);
+}
+
+TEST_F(SubmitterTest, continues_from_the_queues_next_nonce_after_a_restart) {
+    route_.batch_size = 1;
+    fake_->set_next_inbound_nonce(kSrc, 1);
+    attest_packets({packets_[0]}, 2);
+    submit_until([&] { return fake_->sent().size() >= 1; });
+    // A new submitter (a restarted node) on a chain that has not mined the first one yet.
+    attest_packets({packets_[1]}, 2);
+    submit_until([&] { return live_deliveries().size() >= 2; });
+
+    const auto txs = sent();
+    ASSERT_GE(txs.size(), 2u);
+    EXPECT_EQ(txs[0].tx.nonce, 7u);
+    for (std::size_t i = 1; i < txs.size(); ++i) {
+        // After a restart the live delivery may be rebroadcast (same tx); a new one is nonce 8.
+        if (txs[i].hash == txs[0].hash) continue;
+        EXPECT_EQ(txs[i].tx.nonce, 8u);
+    }
+    EXPECT_EQ(live_deliveries().size(), 2u);
+}
+
+TEST_F(SubmitterTest, a_nonce_the_chain_already_used_requeues_the_packets_and_follows_the_chain) {
+    route_.batch_size = 5;
+    attest_packets(packets_, 2);
+    // Another sender used nonces 7 and 8 with this key after the round read the count.
+    fake_->fail_next("send_raw", chains::evm::make_rpc_error(
+                                     chains::evm::RpcError::Code::nonce_too_low, "nonce too low"));
+    fake_->on_send_raw([&](const crypto::Bytes&) { fake_->set_account_nonce(account(), 9, 9); });
+    submit_until([&] { return fake_->sent().size() >= 2; });
+
+    const auto txs = sent();
+    ASSERT_EQ(txs.size(), 2u);
+    EXPECT_EQ(txs[0].tx.nonce, 7u);
+    EXPECT_EQ(txs[1].tx.nonce, 9u);
+    EXPECT_EQ(counters_.nonce_conflicts, 1u);
+    const auto held = live_deliveries();
+    ASSERT_EQ(held.size(), 1u);  // the refused one is not live: its packets went back
+    EXPECT_EQ(held.front().tx_hash, txs[1].hash);
+    EXPECT_EQ(held.front().packets, ids_of({0, 1, 2, 3, 4}));
+}
+
+TEST_F(SubmitterTest, gives_back_the_nonce_of_a_transaction_the_node_refused) {
+    route_.batch_size = 5;
+    attest_packets(packets_, 2);
+    fake_->fail_next("send_raw",
+                     chains::evm::make_rpc_error(chains::evm::RpcError::Code::insufficient_funds,
+                                                 "insufficient funds for gas * price + value"));
+    submit_until([&] { return fake_->sent().size() >= 1; });
+    EXPECT_EQ(counters_.txs_failed, 1u);
+    EXPECT_TRUE(live_deliveries().empty());
+    // The packets retry after their backoff; the next transaction takes the same nonce.
+    ASSERT_TRUE(queue_->requeue(ids_of({0, 1, 2, 3, 4}), relayer::now_ms()));
+    submit_until([&] { return fake_->sent().size() >= 2; });
+
+    const auto txs = sent();
+    ASSERT_EQ(txs.size(), 2u);
+    EXPECT_EQ(txs[0].tx.nonce, 7u);
+    EXPECT_EQ(txs[1].tx.nonce, 7u);
+}
+
+// Issue: batches sent behind unmined ones reused the route's last estimate; one holding a
+// recipient that burns all its gas reverted with InsufficientGas() (limit 1,033,085, used
+// 701,330) and every batch behind it was refused NonceOutOfOrder.
+TEST_F(SubmitterTest, gives_every_batch_the_inbox_gas_bound_even_behind_unmined_ones) {
+    route_.batch_size = 2;
+    fake_->set_handle_gas_limit(300'000);
+    fake_->set_gas_estimate(150'000);  // what the first batch needs when its recipients idle
+    attest_packets(packets_, 2);
+    submit_until([&] { return fake_->sent().size() >= 3; });
+
+    const auto txs = sent();
+    ASSERT_EQ(txs.size(), 3u);
+    EXPECT_EQ(fake_->requests("estimate_gas"), 1u);  // only the first can be simulated
+    // Each recipient may burn all of its 300 000, and the last call needs 64/63 of it + 10 000.
+    const std::uint64_t reserve = 300'000 / 63 + 10'000;
+    EXPECT_GE(txs[0].tx.gas_limit, 2 * 300'000u + reserve);
+    EXPECT_GE(txs[1].tx.gas_limit, 2 * 300'000u + reserve);
+    EXPECT_GE(txs[2].tx.gas_limit, 1 * 300'000u + reserve);
+    EXPECT_EQ(txs[0].tx.gas_limit, txs[1].tx.gas_limit);  // same shape, same bound
+    EXPECT_LT(txs[2].tx.gas_limit, txs[1].tx.gas_limit);
+}
+
+TEST_F(SubmitterTest, cuts_a_batch_to_what_a_block_can_hold_at_its_gas_bound) {
+    fake_->set_handle_gas_limit(1'000'000);
+    fake_->set_block_gas_limit(2'500'000);  // two packets at their bound, not three
+    attest_packets(packets_, 2);
+    submit_until([&] { return fake_->sent().size() >= 3; });
+
+    const auto held = live_deliveries();
+    ASSERT_EQ(held.size(), 3u);
+    EXPECT_EQ(held[0].packets, ids_of({0, 1}));
+    EXPECT_EQ(held[1].packets, ids_of({2, 3}));
+    EXPECT_EQ(held[2].packets, ids_of({4}));
+    for (const auto& d : held) EXPECT_LE(d.gas_limit, 2'500'000u);
+}
+
+TEST_F(SubmitterTest, waits_when_one_packet_may_need_more_gas_than_a_block_holds) {
+    fake_->set_handle_gas_limit(40'000'000);
+    attest_packets(packets_, 2);
+    submit_until([&] { return !why().empty(); });
+
+    EXPECT_TRUE(fake_->sent().empty());
+    EXPECT_NE(why().find("handleGasLimit 40000000"), std::string::npos) << why();
+    for (const auto& p : packets_) EXPECT_EQ(state_of(p), PacketState::attested);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include "tests/relayer/stage_fixture.hpp"
 
+#include <algorithm>
+
 namespace ferry::test {
 namespace {
 
@@ -216,6 +218,35 @@ TEST_F(WatcherTest, follows_the_finalized_block_when_configured) {
     EXPECT_EQ(cursor()->block_number, 4u);
     EXPECT_EQ(state_of(route_packet(1)), PacketState::observed);
     EXPECT_EQ(state_of(route_packet(2)), std::nullopt);
+}
+
+// Issue: a log query covered up to 2,000 blocks and the whole answer was held; with 20,000
+// packets waiting the relayer peaked at 97.5 MiB.
+TEST_F(WatcherTest, narrows_the_log_range_when_answers_are_large_and_widens_it_again) {
+    config_.max_log_range = 10;
+    options_.max_logs_per_step = 25;
+    std::uint64_t nonce = 0;
+    for (std::uint64_t block = 1; block <= 30; ++block)
+        for (int k = 0; k < 10; ++k) emit(route_packet(++nonce), block);
+    fake_->set_head(82);  // confirmed up to 80
+
+    while (step()) {
+    }
+    EXPECT_EQ(counters_.packets_observed, 300u);
+    ASSERT_TRUE(cursor());
+    EXPECT_EQ(cursor()->block_number, 80u);
+
+    std::vector<std::uint64_t> spans;
+    for (const auto& f : fake_->log_filters()) spans.push_back(f.to_block - f.from_block + 1);
+    ASSERT_GE(spans.size(), 3u);
+    EXPECT_EQ(spans[0], 10u);  // blocks 0..9, 90 logs: over three times too many
+    std::size_t i = 1;
+    // While blocks hold 10 logs each, at most 2 blocks (20 logs) per request.
+    for (; i < spans.size() && fake_->log_filters()[i].to_block <= 30; ++i)
+        EXPECT_LE(spans[i], 2u) << "request " << i;
+    // Past the packets the range widens again, back to max_log_range.
+    EXPECT_TRUE(std::any_of(spans.begin() + static_cast<std::ptrdiff_t>(i), spans.end(),
+                            [](std::uint64_t s) { return s == 10u; }));
 }
 
 }  // namespace

@@ -56,7 +56,7 @@ std::optional<evm::BlockHeader> FakeChain::header(std::uint64_t number) const {
     h.hash = block_hash(number);
     if (number > 0) h.parent_hash = block_hash(number - 1);
     h.timestamp = 1'700'000'000 + number;
-    h.gas_limit = 30'000'000;
+    h.gas_limit = block_gas_limit_;
     if (base_fee_) h.base_fee_per_gas = evm::U256::from_u64(*base_fee_);
     return h;
 }
@@ -188,6 +188,7 @@ Task<RequestResult<std::optional<evm::BlockHeader>>> FakeChain::block(evm::Block
 
 Task<RequestResult<std::vector<evm::Log>>> FakeChain::logs(evm::LogFilter filter) {
     if (auto e = take("logs")) co_return *e;
+    log_filters_.push_back(filter);
     auto wanted = [&](const evm::Log& l) {
         if (l.block_number < filter.from_block || l.block_number > filter.to_block) return false;
         if (ignore_filter_) return true;
@@ -213,6 +214,11 @@ Task<RequestResult<crypto::Bytes>> FakeChain::call(evm::CallRequest) {
     co_return crypto::Bytes{};
 }
 
+Task<RequestResult<crypto::Bytes>> FakeChain::call_at(evm::CallRequest, std::uint64_t) {
+    if (auto e = take("call_at")) co_return *e;
+    co_return crypto::Bytes{};
+}
+
 Task<RequestResult<std::uint64_t>> FakeChain::estimate_gas(evm::CallRequest) {
     if (auto e = take("estimate_gas")) co_return *e;
     co_return gas_estimate_;
@@ -229,6 +235,11 @@ Task<RequestResult<chains::FeeQuote>> FakeChain::fee_quote(bool with_priority_fe
 Task<RequestResult<std::uint64_t>> FakeChain::account_nonce(crypto::Address account,
                                                             chains::NonceAt at) {
     if (auto e = take("account_nonce")) co_return *e;
+    if (at == chains::NonceAt::latest && !stale_latest_.empty()) {
+        const auto n = stale_latest_.front();
+        stale_latest_.pop_front();
+        co_return n;
+    }
     const auto it = nonces_.find(account);
     if (it == nonces_.end()) co_return std::uint64_t{0};
     co_return at == chains::NonceAt::latest ? it->second.first : it->second.second;
@@ -264,6 +275,11 @@ Task<ViewResult<crypto::Nonce>> FakeChain::next_inbound_nonce(crypto::Address,
     if (auto e = take("next_inbound_nonce")) co_return *e;
     const auto it = next_inbound_.find(src);
     co_return evm::Result<crypto::Nonce>{crypto::Nonce{it == next_inbound_.end() ? 1 : it->second}};
+}
+
+Task<ViewResult<std::uint64_t>> FakeChain::handle_gas_limit(crypto::Address) {
+    if (auto e = take("handle_gas_limit")) co_return *e;
+    co_return evm::Result<std::uint64_t>{handle_gas_limit_};
 }
 
 Task<ViewResult<bool>> FakeChain::delivered(crypto::Address, crypto::PacketId id) {

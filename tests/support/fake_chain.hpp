@@ -54,6 +54,9 @@ public:
     // ---- accounts, receipts, views ----
 
     void set_account_nonce(const crypto::Address& a, std::uint64_t latest, std::uint64_t pending);
+    /// The next request for the latest account nonce answers `latest` once, whatever the
+    /// account (a count read just before a transaction was mined).
+    void answer_next_latest_nonce(std::uint64_t latest) { stale_latest_.push_back(latest); }
     void set_balance(const crypto::Address& a, std::uint64_t wei);
     void set_receipt(const crypto::Hash32& tx, evm::Receipt receipt);
     void set_gas_estimate(std::uint64_t gas) { gas_estimate_ = gas; }
@@ -62,12 +65,17 @@ public:
     void set_next_inbound_nonce(crypto::ChainId src, std::uint64_t nonce);
     void set_delivered(const crypto::PacketId& id, bool delivered);
     void set_validator_set(crypto::ChainId src, evm::ValidatorSet set);
+    /// Inbox.handleGasLimit() (100 000 unless set).
+    void set_handle_gas_limit(std::uint64_t gas) { handle_gas_limit_ = gas; }
+    /// Block gas limit of every block (30 000 000 unless set).
+    void set_block_gas_limit(std::uint64_t gas) { block_gas_limit_ = gas; }
 
     // ---- failures ----
 
     /// The next `times` requests of `method` ("head", "block", "logs", "call", "estimate_gas",
-    /// "fee_quote", "account_nonce", "balance", "send_raw", "receipt", "chain_id", and the views
-    /// "next_inbound_nonce", "delivered", "validator_set") fail with `error`.
+    /// "fee_quote", "account_nonce", "balance", "send_raw", "receipt", "chain_id", "call_at", and
+    /// the views "next_inbound_nonce", "delivered", "validator_set", "handle_gas_limit") fail
+    /// with `error`.
     void fail_next(const std::string& method, chains::RequestError error, int times = 1);
     /// fail_next() with an execution_reverted error carrying `reason`.
     void revert_next(const std::string& method, std::string reason, int times = 1);
@@ -82,6 +90,8 @@ public:
     }
     /// Raw transactions passed to send_raw, in order (also those that were failed).
     const std::vector<crypto::Bytes>& sent() const noexcept { return sent_; }
+    /// The filters logs() was asked, in order.
+    const std::vector<evm::LogFilter>& log_filters() const noexcept { return log_filters_; }
     /// Requests per method (as named for fail_next).
     std::size_t requests(const std::string& method) const;
 
@@ -93,6 +103,8 @@ public:
         evm::BlockId id) override;
     chains::Task<chains::RequestResult<std::vector<evm::Log>>> logs(evm::LogFilter filter) override;
     chains::Task<chains::RequestResult<crypto::Bytes>> call(evm::CallRequest request) override;
+    chains::Task<chains::RequestResult<crypto::Bytes>> call_at(evm::CallRequest request,
+                                                               std::uint64_t block) override;
     chains::Task<chains::RequestResult<std::uint64_t>> estimate_gas(
         evm::CallRequest request) override;
     chains::Task<chains::RequestResult<chains::FeeQuote>> fee_quote(
@@ -110,6 +122,8 @@ public:
                                                      crypto::PacketId id) override;
     chains::Task<chains::ViewResult<evm::ValidatorSet>> validator_set(crypto::Address inbox,
                                                                       crypto::ChainId src) override;
+    chains::Task<chains::ViewResult<std::uint64_t>> handle_gas_limit(
+        crypto::Address inbox) override;
 
 private:
     /// Counts the request; the scripted error when one is due.
@@ -124,15 +138,19 @@ private:
     std::vector<evm::Log> logs_;
     bool ignore_filter_ = false;
     std::map<crypto::Address, std::pair<std::uint64_t, std::uint64_t>> nonces_;
+    std::deque<std::uint64_t> stale_latest_;
     std::map<crypto::Address, std::uint64_t> balances_;
     std::map<crypto::Hash32, evm::Receipt> receipts_;
     std::uint64_t gas_estimate_ = 200'000;
+    std::uint64_t handle_gas_limit_ = 100'000;
+    std::uint64_t block_gas_limit_ = 30'000'000;
     std::map<crypto::ChainId, std::uint64_t> next_inbound_;
     std::map<crypto::PacketId, bool> delivered_;
     std::map<crypto::ChainId, evm::ValidatorSet> validator_sets_;
     std::map<std::string, std::deque<chains::RequestError>> failures_;
     std::map<std::string, std::size_t> requests_;
     std::vector<crypto::Bytes> sent_;
+    std::vector<evm::LogFilter> log_filters_;
     std::function<void(const crypto::Bytes&)> on_send_raw_;
 };
 
