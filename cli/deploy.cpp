@@ -182,7 +182,8 @@ CLI::App* add_deploy_command(CLI::App& app, DeployOptions& options) {
         ->capture_default_str()
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32));
     cmd->add_option("--handle-gas-limit", options.handle_gas_limit,
-                    "gas the Inbox gives the recipient's handle() call")
+                    "gas the Inbox gives the recipient's handle() call; every delivery reserves "
+                    "all of it per packet, so it bounds packets per block")
         ->capture_default_str()
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
     cmd->add_option("--source", options.sources,

@@ -9,6 +9,7 @@
 #include "devnet/devnet.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -30,12 +31,12 @@ Task<AppResult<void>> configure_inbox(evm::RpcClient& rpc, const DevnetChain& ch
 Task<AppResult<bool>> delivered_task(evm::RpcClient& rpc, crypto::Address inbox,
                                      crypto::PacketId id);
 
-/// Sends `count` packets from `src` to `dst`'s TestRecipient (see Devnet::send_packets).
-Task<AppResult<std::vector<SentPacket>>> send_packets_task(evm::RpcClient& rpc,
-                                                           const DevnetChain& src,
-                                                           const DevnetChain& dst,
-                                                           DevAccount sender, std::size_t count,
-                                                           std::string body_prefix);
+/// Sends `count` packets from `src` to `dst`'s TestRecipient, or packet k (1-based) to
+/// `recipient_of(k)` when given (see Devnet::send_packets).
+Task<AppResult<std::vector<SentPacket>>> send_packets_task(
+    evm::RpcClient& rpc, const DevnetChain& src, const DevnetChain& dst, DevAccount sender,
+    std::size_t count, std::string body_prefix,
+    std::function<crypto::Address(std::size_t)> recipient_of = {});
 
 /// The entries of `indices` whose packet Inbox.delivered reports true.
 Task<AppResult<std::vector<std::size_t>>> check_delivered(evm::RpcClient& rpc,

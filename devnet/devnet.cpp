@@ -362,6 +362,12 @@ AppResult<std::string> Devnet::validator_api_url(std::size_t i,
 AppResult<std::vector<SentPacket>> Devnet::send_packets(std::string_view from_chain,
                                                         std::size_t count,
                                                         std::string_view body_prefix) {
+    return send_packets_to(from_chain, count, body_prefix, {});
+}
+
+AppResult<std::vector<SentPacket>> Devnet::send_packets_to(
+    std::string_view from_chain, std::size_t count, std::string_view body_prefix,
+    std::function<crypto::Address(std::size_t)> recipient_of) {
     if (!impl_->deployed) return derr("deploy the contracts before sending packets");
     auto src = chain(from_chain);
     if (!src) return src.error();
@@ -369,9 +375,9 @@ AppResult<std::vector<SentPacket>> Devnet::send_packets(std::string_view from_ch
     if (!dst) return dst.error();
     const auto index = static_cast<std::size_t>(*src - chains_.data());
     if (count == 0) return std::vector<SentPacket>{};
-    return run_sync(impl_->io, send_packets_task(impl_->rpcs[index], **src, **dst,
-                                                 dev_account(kDeployerAccount), count,
-                                                 std::string(body_prefix)));
+    return run_sync(impl_->io, send_packets_task(
+                                   impl_->rpcs[index], **src, **dst, dev_account(kDeployerAccount),
+                                   count, std::string(body_prefix), std::move(recipient_of)));
 }
 
 AppResult<bool> Devnet::delivered(std::string_view chain_name, const crypto::PacketId& id) {

@@ -201,6 +201,10 @@ public:
     /// Bodies are "<body_prefix> #<k>" for k = 1..count. In nonce order.
     AppResult<std::vector<SentPacket>> send_packets(std::string_view from_chain, std::size_t count,
                                                     std::string_view body_prefix);
+    /// send_packets() with packet k (1-based) addressed to `recipient_of(k)` on the other chain.
+    AppResult<std::vector<SentPacket>> send_packets_to(
+        std::string_view from_chain, std::size_t count, std::string_view body_prefix,
+        std::function<crypto::Address(std::size_t)> recipient_of);
     /// Inbox.delivered(id) on `chain`.
     AppResult<bool> delivered(std::string_view chain, const crypto::PacketId& id);
     /// Polls the destination Inboxes until every packet is delivered, the timeout passes or
