@@ -47,8 +47,8 @@ void NonceManager::give_back(std::uint64_t nonce) {
     auto stored = queue_->account_nonce(chain_, account_);
     if (!stored || !*stored || **stored != nonce + 1) return;
     if (!queue_->set_account_nonce(chain_, account_, nonce, now_ms()))
-        spdlog::error("nonces {}: giving back account nonce {}: {}", crypto::to_u64(chain_),
-                      nonce, queue_->last_error());
+        spdlog::error("nonces {}: giving back account nonce {}: {}", crypto::to_u64(chain_), nonce,
+                      queue_->last_error());
 }
 
 }  // namespace ferry::relayer

@@ -52,7 +52,8 @@ AccountTxs account_txs(test::ChainClient& client, const crypto::Address& account
     const auto head = test::quantity_u64(client.rpc().call("eth_blockNumber"));
     const auto who = lower(account.hex());
     for (std::uint64_t n = from_block; n <= head; ++n) {
-        const json block = client.rpc().call("eth_getBlockByNumber", json::array({quantity(n), true}));
+        const json block =
+            client.rpc().call("eth_getBlockByNumber", json::array({quantity(n), true}));
         for (const auto& tx : block.at("transactions")) {
             if (lower(tx.at("from").get<std::string>()) != who) continue;
             ++out.sent;
@@ -94,8 +95,8 @@ protected:
             t.delivered[e->id] = e->success;
         }
         t.rejected = client.get_logs(chain->inbox, evm::packet_rejected_topic(), 0, head).size();
-        t.account_nonce = test::quantity_u64(client.rpc().call(
-            "eth_getTransactionCount", json::array({relayer.hex(), "latest"})));
+        t.account_nonce = test::quantity_u64(
+            client.rpc().call("eth_getTransactionCount", json::array({relayer.hex(), "latest"})));
         return t;
     }
 };
@@ -121,10 +122,10 @@ TEST_F(e2e_delivery, two_hundred_packets_at_batch_size_one_take_two_hundred_tran
     EXPECT_EQ(t.rejected, 0u);
     EXPECT_EQ(t.delivered.size(), 200u);
     DevnetTest::expect_delivered_once(sent);
-    std::printf("[ e2e_delivery ] 200 packets at batch size 1: %zu delivery txs, %zu rejected "
-                "packets, %zu reverted, gas %llu\n",
-                t.txs.sent, t.rejected, t.txs.reverted,
-                static_cast<unsigned long long>(t.txs.gas_used));
+    std::printf(
+        "[ e2e_delivery ] 200 packets at batch size 1: %zu delivery txs, %zu rejected "
+        "packets, %zu reverted, gas %llu\n",
+        t.txs.sent, t.rejected, t.txs.reverted, static_cast<unsigned long long>(t.txs.gas_used));
 }
 
 // Issue: batches sent behind unmined ones reused the route's last estimate, and a batch holding
@@ -151,9 +152,10 @@ void e2e_delivery::burn_every_tenth(bool ordered) {
                               .encode_call(evm::function_selector("setGasToBurn(uint64)")))
                     .success);
 
-    const auto sent = net.send_packets_to("alpha", 200, "burn", [&](std::size_t k) {
-                             return k % 10 == 0 ? burner : beta->recipient;
-                         }).value();
+    const auto sent =
+        net.send_packets_to("alpha", 200, "burn",
+                            [&](std::size_t k) { return k % 10 == 0 ? burner : beta->recipient; })
+            .value();
     const auto outcome = wait(sent, std::chrono::seconds(240));
     ASSERT_TRUE(outcome.complete()) << outcome.delivered << " of 200 delivered";
     std::this_thread::sleep_for(std::chrono::seconds(3));
@@ -168,11 +170,11 @@ void e2e_delivery::burn_every_tenth(bool ordered) {
         ASSERT_NE(it, t.delivered.end()) << "nonce " << k;
         EXPECT_EQ(it->second, k % 10 != 0) << "nonce " << k;  // the burner's calls fail
     }
-    std::printf("[ e2e_delivery ] %s route, 200 packets in batches of 4, every 10th burning "
-                "%llu gas: %zu delivery txs, %zu reverted, %zu rejected packets, gas %llu\n",
-                ordered ? "ordered" : "unordered",
-                static_cast<unsigned long long>(handle_gas_limit), t.txs.sent, t.txs.reverted,
-                t.rejected, static_cast<unsigned long long>(t.txs.gas_used));
+    std::printf(
+        "[ e2e_delivery ] %s route, 200 packets in batches of 4, every 10th burning "
+        "%llu gas: %zu delivery txs, %zu reverted, %zu rejected packets, gas %llu\n",
+        ordered ? "ordered" : "unordered", static_cast<unsigned long long>(handle_gas_limit),
+        t.txs.sent, t.txs.reverted, t.rejected, static_cast<unsigned long long>(t.txs.gas_used));
 }
 
 TEST_F(e2e_delivery, recipients_burning_all_their_gas_never_make_a_delivery_revert) {

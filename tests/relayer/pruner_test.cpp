@@ -44,9 +44,9 @@ protected:
             d.account = kRelayer;
             d.account_nonce = first / 100;
             d.gas_limit = 1'000'000;
-            d.packets.assign(ids.begin() + static_cast<std::ptrdiff_t>(first),
-                             ids.begin() + static_cast<std::ptrdiff_t>(
-                                               std::min(ids.size(), first + 100)));
+            d.packets.assign(
+                ids.begin() + static_cast<std::ptrdiff_t>(first),
+                ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), first + 100)));
             EXPECT_TRUE(queue_->record_delivery(d, now));
             Receipt r;
             r.tx_hash = d.tx_hash;
