@@ -57,6 +57,7 @@ json chain_json(const Node& node, const ChainRuntime& c, storage::UnixMillis now
         for (const auto& e : c.transport->endpoints()) {
             endpoints.push_back({{"name", e.name},
                                  {"demoted", e.demoted},
+                                 {"wrong_chain", e.wrong_chain},
                                  {"head", optional_u64(e.head)},
                                  {"requests", e.requests},
                                  {"failures", e.failures},

@@ -29,10 +29,28 @@ Task<void> ChainMonitor::run() {
     }
 }
 
+void ChainMonitor::report_wrong_chains() {
+    if (!chain_->transport) return;
+    std::set<std::string> now;
+    for (const auto& e : chain_->transport->endpoints()) {
+        if (!e.wrong_chain) continue;
+        if (wrong_chain_.count(e.name) == 0)
+            spdlog::error("chain monitor {}: endpoint {} refused: {}", chain_->config->name, e.name,
+                          e.last_error);
+        now.insert(e.name);
+    }
+    for (const auto& name : wrong_chain_)
+        if (now.count(name) == 0)
+            spdlog::info("chain monitor {}: endpoint {} serves the configured chain again",
+                         chain_->config->name, name);
+    wrong_chain_ = std::move(now);
+}
+
 Task<void> ChainMonitor::poll() {
     const std::string& name = chain_->config->name;
     auto head = co_await chain_->chain->head();
     polled_ = true;
+    report_wrong_chains();
     if (!head) {
         std::string error = "eth_blockNumber: " + describe(head.error());
         if (chain_->reachable || error != last_error_)

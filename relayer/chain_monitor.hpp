@@ -9,6 +9,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include <optional>
+#include <set>
 #include <string>
 
 namespace ferry::relayer {
@@ -43,6 +44,10 @@ private:
     std::string last_error_;
     std::string last_balance_error_;
     bool polled_ = false;
+    std::set<std::string> wrong_chain_;  // endpoints last seen serving another chain
+
+    /// Logs endpoints that started or stopped serving another chain id than the config's.
+    void report_wrong_chains();
 };
 
 /// Creates node.monitors: with the relayer role one per chain of node.chains (with the

@@ -255,6 +255,9 @@ void write_rpc(PrometheusWriter& w, const Node& node) {
               "eth_getLogs ranges halved because the node refused them.");
     w.declare("ferry_rpc_endpoint_demoted", M::gauge,
               "1 when the endpoint is demoted (failing or lagging), else 0.");
+    w.declare("ferry_rpc_endpoint_wrong_chain", M::gauge,
+              "1 when the endpoint's last connection was refused because it serves another "
+              "chain id than the config's, else 0.");
     auto add = [&](const std::map<crypto::ChainId, ChainRuntime>& runtimes) {
         for (const auto& [id, rt] : runtimes) {
             if (!rt.transport) continue;
@@ -274,6 +277,8 @@ void write_rpc(PrometheusWriter& w, const Node& node) {
                 if (!demoted_seen.emplace(name, e.name).second) continue;
                 w.sample("ferry_rpc_endpoint_demoted", {{"chain", name}, {"endpoint", e.name}},
                          std::uint64_t{e.demoted ? 1u : 0u});
+                w.sample("ferry_rpc_endpoint_wrong_chain", {{"chain", name}, {"endpoint", e.name}},
+                         std::uint64_t{e.wrong_chain ? 1u : 0u});
             }
         }
     };
@@ -365,6 +370,11 @@ void register_metrics_endpoints(Node& node) {
                                           c.head, c.head_changed_at, now,
                                           head_stall_bound(c.config->poll_interval_ms));
             if (!p.empty()) problems += p + '\n';
+            if (c.transport)
+                for (const auto& e : c.transport->endpoints())
+                    if (e.wrong_chain)
+                        problems += "chain " + c.config->name + ": endpoint " + e.name +
+                                    " refused: " + e.last_error + '\n';
         }
         if (node.monitors.empty()) problems = "no chain is monitored\n";
         if (problems.empty()) co_return HttpReply{200, "text/plain; charset=utf-8", "ok\n"};

@@ -81,6 +81,7 @@ std::unique_ptr<evm::RpcClient> make_client(boost::asio::any_io_executor ex, con
     rc.http.connect_timeout =
         std::min(std::chrono::milliseconds(c.rpc_timeout_ms), std::chrono::milliseconds(5000));
     rc.max_logs_block_range = c.max_log_range;
+    rc.expected_chain_id = crypto::to_u64(c.chain_id);
     auto client = evm::RpcClient::create(std::move(ex), std::move(rc));
     if (!client) {
         error = "chain " + c.name + ": " + client.error().message;
@@ -89,11 +90,20 @@ std::unique_ptr<evm::RpcClient> make_client(boost::asio::any_io_executor ex, con
     return std::make_unique<evm::RpcClient>(std::move(*client));
 }
 
-/// Refuses to run against an endpoint of another chain (a config mistake that would sign or
-/// send on the wrong network). An unreachable chain is not fatal: the stages retry.
+/// Refuses to run when every endpoint of a chain serves another chain (a config mistake that
+/// would sign or send on the wrong network); one such endpoint among good ones is only refused
+/// itself (each connection is checked, see RpcClientConfig::expected_chain_id). An unreachable
+/// chain is not fatal: the stages retry.
 Task<void> check_chain_ids(Node& node) {
     for (auto& [id, c] : node.chains) {
         auto got = co_await c.chain->chain_id();
+        if (!got && got.error().code == evm::RpcError::Code::wrong_chain) {
+            spdlog::critical("chain {}: no RPC endpoint serves chain id {} ({}); refusing to run",
+                             c.config->name, crypto::to_u64(id), describe(got.error()));
+            node.exit_code = kExitFailure;
+            node.stop();
+            co_return;
+        }
         if (!got) {
             spdlog::warn("chain {}: not reachable yet: {}", c.config->name, describe(got.error()));
             continue;

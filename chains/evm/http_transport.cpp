@@ -114,6 +114,8 @@ struct HttpTransport::Impl {
     std::string host_header;
     std::unique_ptr<ssl::context> tls_context;
     std::vector<std::unique_ptr<Connection>> idle;
+    std::uint64_t opened = 0;
+    std::uint64_t refused = 0;
 
     ~Impl() { close_idle(); }
 
@@ -262,13 +264,36 @@ struct HttpTransport::Impl {
         co_return result;
     }
 
+    /// The connection check on a fresh connection: the error that refuses it, or nullopt.
+    Task<std::optional<RpcError>> check(Connection& conn, const std::string& authorization) {
+        if (!options.connection_check) co_return std::nullopt;
+        const ConnectionCheck& c = *options.connection_check;
+        // (Not a conditional expression: GCC 12 destroys co_await results in one twice.)
+        Exchange ex;
+        if (conn.tls) {
+            ex = co_await exchange(*conn.tls, conn, c.body, authorization);
+        } else {
+            ex = co_await exchange(*conn.plain, conn, c.body, authorization);
+        }
+        if (!ex.response) co_return std::move(ex.response.error());
+        auto refusal = c.accept(*ex.response);
+        if (refusal) {
+            ++refused;
+            co_return refusal;
+        }
+        if (!ex.keep_alive) co_return error(Code::connection_failed, "connection check: closed");
+        co_return std::nullopt;
+    }
+
     Task<RpcResult<HttpResponse>> post_once_or_twice(const std::string& body,
                                                      const std::string& authorization) {
         // A pooled connection the server has since closed fails at once; one retry on a fresh
         // connection hides that without resending after a real answer.
         for (int attempt = 0;; ++attempt) {
             std::unique_ptr<Connection> conn;
-            const bool reused = !idle.empty();
+            // A reused connection, or a fresh one after its check, may have been closed by the
+            // peer before this request: that is retried once on a fresh one.
+            bool reused = !idle.empty();
             if (reused) {
                 conn = std::move(idle.back());
                 idle.pop_back();
@@ -276,6 +301,12 @@ struct HttpTransport::Impl {
                 auto fresh = co_await connect();
                 if (!fresh) co_return fresh.error();
                 conn = std::move(*fresh);
+                ++opened;
+                if (auto refusal = co_await check(*conn, authorization)) {
+                    conn->close();
+                    co_return std::move(*refusal);
+                }
+                reused = options.connection_check.has_value();
             }
             // (Not a conditional expression: GCC 12 destroys co_await results in one twice.)
             Exchange ex;
@@ -339,5 +370,9 @@ Task<RpcResult<HttpResponse>> HttpTransport::post(std::string body, std::string 
 const std::string& HttpTransport::name() const noexcept { return impl_->url.redacted; }
 
 void HttpTransport::close_idle() noexcept { impl_->close_idle(); }
+
+std::uint64_t HttpTransport::connections_opened() const noexcept { return impl_->opened; }
+
+std::uint64_t HttpTransport::connections_refused() const noexcept { return impl_->refused; }
 
 }  // namespace ferry::chains::evm

@@ -10,7 +10,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +32,21 @@ struct EndpointUrl {
 /// the URL redacted, when it is not an acceptable http(s) URL.
 RpcResult<EndpointUrl> parse_endpoint_url(std::string_view url);
 
+/// The HTTP answer: any status with its body. Transport failures are RpcErrors instead.
+struct HttpResponse {
+    unsigned status = 0;
+    std::string body;
+    std::string retry_after;  // the Retry-After field as sent (429/503), else empty
+};
+
+/// A request every new connection must answer acceptably before it carries anything else
+/// (the JSON-RPC client asks eth_chainId): `accept` returns the error that refuses the
+/// connection, or nullopt.
+struct ConnectionCheck {
+    std::string body;
+    std::function<std::optional<RpcError>(const HttpResponse&)> accept;
+};
+
 struct HttpOptions {
     /// Resolve, TCP connect and TLS handshake together.
     std::chrono::milliseconds connect_timeout{5000};
@@ -41,13 +58,8 @@ struct HttpOptions {
     std::size_t max_idle_connections = 4;
     /// PEM file of CA certificates trusted in addition to the system store (https only).
     std::string extra_ca_file;
-};
-
-/// The HTTP answer: any status with its body. Transport failures are RpcErrors instead.
-struct HttpResponse {
-    unsigned status = 0;
-    std::string body;
-    std::string retry_after;  // the Retry-After field as sent (429/503), else empty
+    /// Asked on every new connection before the post it was opened for; none when empty.
+    std::optional<ConnectionCheck> connection_check;
 };
 
 /// Posts JSON bodies to one endpoint. Connections are opened on demand and kept alive for
@@ -66,8 +78,9 @@ public:
     ~HttpTransport();
 
     /// POSTs `body` as application/json. A stale reused connection is retried once on a fresh
-    /// one. Errors: timeout, connection_failed, tls_failed, response_too_large,
-    /// malformed_response, cancelled. Their message starts with the stage that failed:
+    /// one; a fresh one first passes the connection check, if any. Errors: timeout,
+    /// connection_failed, tls_failed, response_too_large, malformed_response, cancelled, and
+    /// whatever the connection check refuses with. Their message starts with the stage that failed:
     /// "resolve", "connect", "TLS ...", "send" or "read", then ": " and the detail (a timeout
     /// says "<stage> timed out after N ms").
     /// `authorization`, when not empty, is sent as the Authorization field instead of the URL's
@@ -80,6 +93,10 @@ public:
 
     /// Closes idle connections (in-flight posts finish on theirs).
     void close_idle() noexcept;
+
+    /// Connections opened so far, and how many of them the connection check refused.
+    std::uint64_t connections_opened() const noexcept;
+    std::uint64_t connections_refused() const noexcept;
 
 private:
     struct Impl;

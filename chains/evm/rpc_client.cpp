@@ -77,6 +77,34 @@ RpcResult<T> checked(Result<T> r, std::string_view method, const std::string& en
     return std::move(*r);
 }
 
+/// The eth_chainId check every new connection to `endpoint` passes before it is used.
+ConnectionCheck chain_id_check(std::uint64_t expected, std::string endpoint) {
+    ConnectionCheck check;
+    check.body = R"({"jsonrpc":"2.0","id":0,"method":"eth_chainId","params":[]})";
+    check.accept = [expected, endpoint = std::move(endpoint)](
+                       const HttpResponse& res) -> std::optional<RpcError> {
+        constexpr std::string_view kMethod = "eth_chainId (connection check)";
+        if (res.status != 200)
+            return make_rpc_error(Code::http_error,
+                                  std::string(kMethod) + ": HTTP " + std::to_string(res.status),
+                                  endpoint);
+        json doc = json_nested_deeper_than(res.body, kMaxJsonDepth)
+                       ? json(json::value_t::discarded)
+                       : json::parse(res.body, nullptr, false);
+        auto result = unwrap(kMethod, doc, 0, endpoint);
+        if (!result) return std::move(result.error());
+        auto id = checked(quantity_u64_from_json(*result), kMethod, endpoint);
+        if (!id) return std::move(id.error());
+        if (*id == expected) return std::nullopt;
+        return make_rpc_error(Code::wrong_chain,
+                              "the endpoint serves chain id " + std::to_string(*id) +
+                                  ", the config says " + std::to_string(expected) +
+                                  "; its answers are not used",
+                              endpoint);
+    };
+    return check;
+}
+
 }  // namespace
 
 struct RpcClient::Impl {
@@ -91,6 +119,7 @@ struct RpcClient::Impl {
         std::uint64_t requests = 0;
         std::uint64_t failures = 0;
         std::string last_error;
+        bool wrong_chain = false;
     };
 
     RpcClientConfig config;
@@ -119,6 +148,7 @@ struct RpcClient::Impl {
     void on_success(std::size_t i) {
         auto& e = endpoints[i];
         e.consecutive_failures = 0;
+        e.wrong_chain = false;
         if (!e.lagging) e.demoted_until = {};
     }
 
@@ -126,7 +156,9 @@ struct RpcClient::Impl {
         auto& e = endpoints[i];
         ++e.failures;
         e.last_error = err.to_string();
-        if (++e.consecutive_failures >= config.max_consecutive_failures)
+        e.wrong_chain = err.code == Code::wrong_chain;
+        // Another chain is not a passing fault: demoted at once.
+        if (++e.consecutive_failures >= config.max_consecutive_failures || e.wrong_chain)
             e.demoted_until = Clock::now() + config.demotion_cooldown;
     }
 
@@ -396,7 +428,13 @@ RpcResult<RpcClient> RpcClient::create(boost::asio::any_io_executor executor,
         return make_rpc_error(Code::invalid_argument, "no JSON-RPC endpoint configured");
     auto impl = std::make_unique<Impl>();
     for (const auto& url : config.endpoints) {
-        auto transport = HttpTransport::create(executor, url, config.http);
+        HttpOptions http = config.http;
+        if (config.expected_chain_id) {
+            auto parsed = parse_endpoint_url(url);
+            if (!parsed) return std::move(parsed.error());
+            http.connection_check = chain_id_check(*config.expected_chain_id, parsed->redacted);
+        }
+        auto transport = HttpTransport::create(executor, url, http);
         if (!transport) return std::move(transport.error());
         impl->endpoints.emplace_back(std::move(*transport));
     }
@@ -522,7 +560,7 @@ std::vector<EndpointStatus> RpcClient::endpoints() const {
     std::vector<EndpointStatus> out;
     for (const auto& e : impl_->endpoints)
         out.push_back({e.transport.name(), Impl::demoted(e, now), e.consecutive_failures, e.head,
-                       e.requests, e.failures, e.last_error});
+                       e.requests, e.failures, e.last_error, e.wrong_chain});
     return out;
 }
 

@@ -39,6 +39,10 @@ struct RpcClientConfig {
     /// First block span of one eth_getLogs request (0: the whole range); halved while the
     /// node answers that the range or the result is too large.
     std::uint64_t max_logs_block_range = 2'000;
+    /// When set, every new connection to an endpoint first asks eth_chainId and is refused
+    /// (wrong_chain, the endpoint demoted) unless the answer is this id: no answer from an
+    /// endpoint of another chain is ever used.
+    std::optional<std::uint64_t> expected_chain_id;
 };
 
 /// Counters of one JSON-RPC method (one per HTTP attempt; a batch counts under "batch").
@@ -64,6 +68,9 @@ struct EndpointStatus {
     std::uint64_t requests = 0;
     std::uint64_t failures = 0;
     std::string last_error;
+    /// Its last connection was refused because it serves another chain id (cleared by the
+    /// next answer it gives).
+    bool wrong_chain = false;
 };
 
 /// One call of a batch.

@@ -101,6 +101,7 @@ RpcError::Kind kind_of(RpcError::Code code) noexcept {
         case Code::method_not_found:
         case Code::node_error:
         case Code::cancelled:
+        case Code::wrong_chain:
             return RpcError::Kind::transient;
         case Code::invalid_argument:
         case Code::invalid_request:
@@ -143,6 +144,8 @@ std::string_view to_string(RpcError::Code code) noexcept {
             return "node_error";
         case Code::cancelled:
             return "cancelled";
+        case Code::wrong_chain:
+            return "wrong_chain";
         case Code::invalid_argument:
             return "invalid_argument";
         case Code::invalid_request:

@@ -34,6 +34,7 @@ struct RpcError {
         method_not_found,    // -32601: this endpoint does not serve the method
         node_error,          // any other error the node reported
         cancelled,           // the operation was cancelled (shutdown)
+        wrong_chain,         // the endpoint serves another chain id than the one configured
         // permanent: the request is refused as it stands
         invalid_argument,         // rejected before sending (bad URL, bad range, ...)
         invalid_request,          // -32600 / -32602 / -32700: the node says the request is wrong

@@ -615,3 +615,88 @@ TEST(rpc_client, basic_auth_from_the_url_is_sent) {
     EXPECT_EQ(authorization, "Basic YWxpY2U6c2VjcmV0");  // base64("alice:secret")
     EXPECT_EQ(client.endpoints()[0].name.find("secret"), std::string::npos);
 }
+
+namespace {
+
+/// A node of chain `chain_id`: eth_chainId answers it, every other method answers `result`.
+/// `close_each` closes the connection after every answer but the chain id's (each request on a
+/// new connection).
+HttpTestServer::Handler node_of(const std::atomic<std::uint64_t>& chain_id, json result,
+                                bool close_each = false) {
+    return [&chain_id, result, close_each](const HttpRequest& r) {
+        const json req = json::parse(r.body);
+        const json answer =
+            req["method"] == "eth_chainId" ? json(to_quantity(chain_id.load())) : result;
+        HttpReply reply = HttpReply::json(result_for(req, answer));
+        reply.close_after = close_each && req["method"] != "eth_chainId";
+        return reply;
+    };
+}
+
+}  // namespace
+
+// Issue: the chain's identity was checked once at start; a relayer ran over 30 s against a chain
+// with id 4303 while configured for 4302 and /health said ok.
+TEST(rpc_client, an_endpoint_of_another_chain_is_refused_and_its_answers_never_used) {
+    const std::atomic<std::uint64_t> other{4303};
+    const std::atomic<std::uint64_t> right{4302};
+    HttpTestServer wrong(node_of(other, "0x3e7"));  // block 999 of another chain
+    HttpTestServer good(node_of(right, "0x5"));
+    boost::asio::io_context ioc;
+    auto config = fast_config({wrong.url(), good.url()});
+    config.expected_chain_id = 4302;
+    auto client = RpcClient::create(ioc.get_executor(), config).value();
+
+    EXPECT_EQ(run(ioc, client.block_number()).value(), 5u);
+    auto status = client.endpoints();
+    EXPECT_TRUE(status[0].wrong_chain);
+    EXPECT_TRUE(status[0].demoted);  // at once, not after three failures
+    EXPECT_NE(status[0].last_error.find("serves chain id 4303, the config says 4302"),
+              std::string::npos)
+        << status[0].last_error;
+    EXPECT_FALSE(status[1].wrong_chain);
+    // The wrong endpoint was asked its chain id only, never the block number.
+    EXPECT_EQ(wrong.requests(), 1u);
+    EXPECT_EQ(run(ioc, client.block_number()).value(), 5u);
+    EXPECT_EQ(wrong.requests(), 1u);  // demoted: not asked while a good one answers
+    // Each connection to the good endpoint was checked once, then reused.
+    EXPECT_EQ(good.connections(), 1u);
+    EXPECT_EQ(good.requests(), 3u);
+}
+
+TEST(rpc_client, every_new_connection_is_checked_again) {
+    std::atomic<std::uint64_t> served{4302};
+    HttpTestServer server(node_of(served, "0x7", true));
+    boost::asio::io_context ioc;
+    auto config = fast_config({server.url()});
+    config.expected_chain_id = 4302;
+    auto client = RpcClient::create(ioc.get_executor(), config).value();
+
+    EXPECT_EQ(run(ioc, client.block_number()).value(), 7u);
+    served = 4303;  // the endpoint now fronts another chain (a redeployed or swapped node)
+    std::this_thread::sleep_for(50ms);  // let the close reach us
+    auto r = run(ioc, client.block_number());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Code::wrong_chain);
+    EXPECT_TRUE(r.error().transient());
+    EXPECT_TRUE(client.endpoints()[0].wrong_chain);
+    EXPECT_EQ(server.requests(), 3u);  // check, block number, check: the answer after it unused
+
+    served = 4302;
+    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(run(ioc, client.block_number()).value(), 7u);
+    EXPECT_FALSE(client.endpoints()[0].wrong_chain);
+}
+
+TEST(rpc_client, a_garbled_chain_id_check_refuses_the_connection) {
+    HttpTestServer server([](const HttpRequest&) { return HttpReply::json("{\"nope\":"); });
+    boost::asio::io_context ioc;
+    auto config = fast_config({server.url()});
+    config.expected_chain_id = 1;
+    auto client = RpcClient::create(ioc.get_executor(), config).value();
+    auto r = run(ioc, client.block_number());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Code::malformed_response);
+    EXPECT_FALSE(client.endpoints()[0].wrong_chain);
+    EXPECT_EQ(server.requests(), 1u);
+}

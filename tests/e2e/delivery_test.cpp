@@ -9,6 +9,7 @@
 #include "tests/e2e/devnet_fixture.hpp"
 #include "tests/support/ferry_chain.hpp"
 #include "tests/support/rpc_client.hpp"
+#include "tests/support/tcp_proxy.hpp"
 
 #include <gtest/gtest.h>
 
@@ -108,7 +109,16 @@ protected:
 TEST_F(e2e_delivery, two_hundred_packets_at_batch_size_one_take_two_hundred_transactions) {
     auto options = devnet_options("nonces");
     options.batch_size = 1;
-    Devnet& net = start(std::move(options));
+    Devnet& net = prepare(std::move(options));
+    // The destination's provider answers 100 ms late, as a distant one does: a block is then
+    // often mined between the relayer's reading of its account nonce and of its receipts.
+    test::RpcClient direct(net.chain("beta").value()->rpc_url);
+    test::TcpProxy provider(direct.port());
+    provider.set_delay(std::chrono::milliseconds(100));
+    json config = test::read_json(net.relayer_config_path());
+    test::chain_entry(config, "beta")["rpc"] = json::array({provider.url()});
+    test::write_json(net.relayer_config_path(), config);
+    start_nodes({1, 2, 3});
     const auto sent = test::send(net, "alpha", 200, "one by one");
     const auto outcome = wait(sent, std::chrono::seconds(240));
     ASSERT_TRUE(outcome.complete()) << outcome.delivered << " of 200 delivered";
@@ -136,7 +146,10 @@ void e2e_delivery::burn_every_tenth(bool ordered) {
     auto options = devnet_options(ordered ? "burn-ordered" : "burn-unordered");
     options.batch_size = 4;
     options.ordered = ordered;
-    Devnet& net = start(std::move(options));
+    // A backlog: the packets are sent and attested before the relayer starts, so it sends its
+    // batches in bursts, most of them behind unmined ones.
+    Devnet& net = prepare(std::move(options));
+    for (std::size_t i = 1; i <= 3; ++i) net.start_validator(i).value();
     const auto* beta = net.chain("beta").value();
     test::ChainClient client(beta->rpc_url);
     const auto owner = test::dev_account(devnet::kDeployerAccount);
@@ -156,6 +169,8 @@ void e2e_delivery::burn_every_tenth(bool ordered) {
         net.send_packets_to("alpha", 200, "burn",
                             [&](std::size_t k) { return k % 10 == 0 ? burner : beta->recipient; })
             .value();
+    std::this_thread::sleep_for(std::chrono::seconds(3));  // attested meanwhile
+    net.start_relayer().value();
     const auto outcome = wait(sent, std::chrono::seconds(240));
     ASSERT_TRUE(outcome.complete()) << outcome.delivered << " of 200 delivered";
     std::this_thread::sleep_for(std::chrono::seconds(3));

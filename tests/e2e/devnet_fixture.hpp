@@ -17,6 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -34,6 +36,25 @@ namespace evm = chains::evm;
 using devnet::Devnet;
 using devnet::DevnetOptions;
 using devnet::SentPacket;
+
+inline nlohmann::json read_json(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read " + path.string());
+    return nlohmann::json::parse(in);
+}
+
+inline void write_json(const std::filesystem::path& path, const nlohmann::json& j) {
+    std::ofstream out(path, std::ios::trunc);
+    out << j.dump(2) << '\n';
+    if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+/// The entry of chain `name` in a node config's "chains".
+inline nlohmann::json& chain_entry(nlohmann::json& config, std::string_view name) {
+    for (auto& c : config["chains"])
+        if (c["name"] == name) return c;
+    throw std::runtime_error("no chain " + std::string(name) + " in the config");
+}
 
 inline DevnetOptions devnet_options(const std::string& name) {
     DevnetOptions o;

@@ -1,6 +1,7 @@
 // The pipeline end to end under faults: a validator answering with bad signatures, a packet that
 // expires before it can be attested, a delivery transaction stuck in the destination's pool, a
-// source reorg before confirmations, and an RPC outage of the destination. Each test runs its own
+// source reorg before confirmations, an RPC outage of the destination, and endpoints that
+// serve another chain. Each test runs its own
 // devnet (real anvil chains, real `ferry start` validators and relayer; devnet/devnet.hpp).
 // Also a delivery reorged out on the destination before its confirmations.
 #include "chains/evm/abi.hpp"
@@ -11,7 +12,9 @@
 #include "relayer/config.hpp"
 #include "storage/sqlite_queue.hpp"
 #include "tests/e2e/devnet_fixture.hpp"
+#include "tests/support/anvil.hpp"
 #include "tests/support/ferry_chain.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/http_test_server.hpp"
 #include "tests/support/rpc_client.hpp"
 #include "tests/support/tcp_proxy.hpp"
@@ -43,26 +46,11 @@ using nlohmann::json;
 
 namespace {
 
+using test::chain_entry;
 using test::devnet_options;
+using test::read_json;
 using test::send;
-
-json read_json(const fs::path& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot read " + path.string());
-    return json::parse(in);
-}
-
-void write_json(const fs::path& path, const json& j) {
-    std::ofstream out(path, std::ios::trunc);
-    out << j.dump(2) << '\n';
-    if (!out) throw std::runtime_error("cannot write " + path.string());
-}
-
-json& chain_entry(json& config, std::string_view name) {
-    for (auto& c : config["chains"])
-        if (c["name"] == name) return c;
-    throw std::runtime_error("no chain " + std::string(name) + " in the config");
-}
+using test::write_json;
 
 std::string without_trailing_slash(std::string url) {
     if (!url.empty() && url.back() == '/') url.pop_back();
@@ -410,5 +398,103 @@ TEST_F(e2e_faults, a_fifteen_second_rpc_outage_of_the_destination_loses_nothing)
     const auto s = status();
     EXPECT_EQ(counter(s, "packets_delivered"), sent.size()) << s.dump();
     ASSERT_TRUE(net.kill_relayer(SIGTERM));
+    expect_delivered_once(sent);
+}
+
+namespace {
+
+/// GET `target` from the relayer's API: status and body.
+std::pair<unsigned, std::string> relayer_get(Devnet& net, std::string_view target) {
+    const std::string url = net.relayer_api_url();
+    const auto port = static_cast<std::uint16_t>(std::stoul(url.substr(url.rfind(':') + 1)));
+    test::HttpClient http(port);
+    if (!http.send(test::get_request(target))) return {0, "cannot send"};
+    auto answer = http.read_answer();
+    if (!answer) return {0, "no answer"};
+    return {answer->status, answer->body};
+}
+
+/// Transactions the relayer's account has sent on the chain behind `url` (its nonce there).
+std::uint64_t relayer_txs_at(const std::string& url) {
+    test::RpcClient rpc(url);
+    return test::quantity_u64(rpc.call(
+        "eth_getTransactionCount",
+        json::array({devnet::dev_account(devnet::kRelayerAccount).address.hex(), "latest"})));
+}
+
+}  // namespace
+
+// Issue: the chain's identity was checked once, at start; a relayer ran over 30 s against a
+// chain with id 4303 while configured for 4302, /health said ok and the route stalled with a
+// misleading error. Here beta's first endpoint is a node of chain 4303: every connection to
+// it is refused after its eth_chainId answer, it is named in /health and the metrics, and
+// nothing is ever sent to it; delivery goes on through the second endpoint.
+TEST_F(e2e_faults, an_endpoint_of_another_chain_is_refused_named_and_never_used) {
+    Devnet& net = prepare(devnet_options("wrong-chain"));
+    const auto* beta = net.chain("beta").value();
+    test::AnvilProcess other(test::AnvilProcess::Options{4303, 1});
+    json config = read_json(net.relayer_config_path());
+    chain_entry(config, "beta")["rpc"] = json::array({other.url(), beta->rpc_url});
+    write_json(net.relayer_config_path(), config);
+    start_nodes({1, 2, 3});
+
+    const auto sent = send(net, "alpha", 20, "past a wrong endpoint");
+    const auto outcome = wait(sent, std::chrono::seconds(90));
+    ASSERT_TRUE(outcome.complete()) << outcome.delivered << " of " << sent.size();
+
+    const auto [health_status, health] = relayer_get(net, "/health");
+    EXPECT_EQ(health_status, 503u) << health;
+    EXPECT_NE(health.find("serves chain id 4303, the config says 4302"), std::string::npos)
+        << health;
+    const auto [metrics_status, metrics] = relayer_get(net, "/metrics");
+    EXPECT_EQ(metrics_status, 200u);
+    const std::string endpoint = without_trailing_slash(other.url());
+    EXPECT_NE(metrics.find("ferry_rpc_endpoint_wrong_chain{chain=\"beta\",endpoint=\"" + endpoint +
+                           "\"} 1"),
+              std::string::npos)
+        << endpoint;
+    const auto s = status();
+    bool named = false;
+    for (const auto& c : s["chains"])
+        for (const auto& e : c["endpoints"])
+            if (e.value("wrong_chain", false)) named = c["name"] == "beta";
+    EXPECT_TRUE(named) << s.dump();
+    ASSERT_TRUE(net.kill_relayer(SIGTERM));
+
+    EXPECT_EQ(relayer_txs_at(other.url()), 0u) << "a delivery went to the wrong chain";
+    expect_delivered_once(sent);
+}
+
+// The provider behind beta's only endpoint swaps its node for one of chain 4303 mid-run (the
+// connections drop, new ones reach the other chain): the relayer refuses each new connection,
+// sends nothing there and /health fails; when the right node is back, delivery resumes.
+TEST_F(e2e_faults, an_endpoint_that_turns_into_another_chain_is_refused_on_reconnect) {
+    Devnet& net = prepare(devnet_options("chain-swap"));
+    const auto* beta = net.chain("beta").value();
+    test::RpcClient direct(beta->rpc_url);
+    test::AnvilProcess other(test::AnvilProcess::Options{4303, 1});
+    test::TcpProxy proxy(direct.port());
+    json config = read_json(net.relayer_config_path());
+    chain_entry(config, "beta")["rpc"] = json::array({proxy.url()});
+    write_json(net.relayer_config_path(), config);
+    start_nodes({1, 2, 3});
+
+    auto sent = send(net, "alpha", 10, "before the swap");
+    ASSERT_TRUE(wait(sent, std::chrono::seconds(60)).complete());
+    proxy.retarget(other.port());
+    const auto during = send(net, "alpha", 10, "while swapped");
+    std::this_thread::sleep_for(std::chrono::seconds(8));
+    EXPECT_EQ(wait(during, std::chrono::seconds(1)).delivered, 0u);
+    const auto [health_status, health] = relayer_get(net, "/health");
+    EXPECT_EQ(health_status, 503u) << health;
+    EXPECT_NE(health.find("serves chain id 4303"), std::string::npos) << health;
+    EXPECT_EQ(relayer_txs_at(other.url()), 0u) << "a delivery went to the wrong chain";
+
+    proxy.retarget(direct.port());
+    sent.insert(sent.end(), during.begin(), during.end());
+    const auto outcome = wait(sent, std::chrono::seconds(90));
+    ASSERT_TRUE(outcome.complete()) << outcome.delivered << " of " << sent.size();
+    ASSERT_TRUE(net.kill_relayer(SIGTERM));
+    EXPECT_EQ(relayer_txs_at(other.url()), 0u);
     expect_delivered_once(sent);
 }

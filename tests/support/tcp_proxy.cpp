@@ -4,9 +4,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
 #include <array>
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <future>
@@ -23,9 +25,12 @@ namespace {
 
 /// One forwarded connection: bytes pumped both ways until either side closes.
 struct Link : std::enable_shared_from_this<Link> {
-    explicit Link(asio::io_context& io) : client(io), upstream(io) {}
+    Link(asio::io_context& io, std::chrono::milliseconds request_delay)
+        : client(io), upstream(io), up_timer(io), delay(request_delay) {}
     tcp::socket client;
     tcp::socket upstream;
+    asio::steady_timer up_timer;      // holds requests back by `delay`
+    std::chrono::milliseconds delay;  // of each chunk from the client
     std::array<char, 16384> up_buf{};
     std::array<char, 16384> down_buf{};
 
@@ -38,11 +43,20 @@ struct Link : std::enable_shared_from_this<Link> {
         from.async_read_some(asio::buffer(buf), [self = shared_from_this(), &from, &to, &buf](
                                                     boost::system::error_code ec, std::size_t n) {
             if (ec) return self->shut();
-            asio::async_write(to, asio::buffer(buf.data(), n),
-                              [self, &from, &to, &buf](boost::system::error_code wec, std::size_t) {
-                                  if (wec) return self->shut();
-                                  self->pump(from, to, buf);
-                              });
+            auto forward = [self, &from, &to, &buf, n] {
+                asio::async_write(
+                    to, asio::buffer(buf.data(), n),
+                    [self, &from, &to, &buf](boost::system::error_code wec, std::size_t) {
+                        if (wec) return self->shut();
+                        self->pump(from, to, buf);
+                    });
+            };
+            if (&from != &self->client || self->delay.count() == 0) return forward();
+            self->up_timer.expires_after(self->delay);
+            self->up_timer.async_wait([self, forward](boost::system::error_code tec) {
+                if (tec) return self->shut();
+                forward();
+            });
         });
     }
 };
@@ -61,6 +75,7 @@ struct TcpProxy::Impl {
     std::atomic<std::uint16_t> port{0};
     std::atomic<std::size_t> accepted{0};
     std::atomic<bool> listening{false};
+    std::atomic<std::int64_t> delay_ms{0};
     std::thread thread;
 
     /// Runs `f` on the I/O thread and waits for it; rethrows what it throws.
@@ -94,7 +109,7 @@ struct TcpProxy::Impl {
         acceptor->async_accept([this](boost::system::error_code ec, tcp::socket socket) {
             if (ec) return;  // closed
             ++accepted;
-            auto link = std::make_shared<Link>(io);
+            auto link = std::make_shared<Link>(io, std::chrono::milliseconds(delay_ms.load()));
             link->client = std::move(socket);
             // Forget links that have ended, so a long soak does not grow the list.
             std::erase_if(links, [](const std::weak_ptr<Link>& w) { return w.expired(); });
@@ -151,6 +166,17 @@ bool TcpProxy::open() const noexcept { return impl_->listening.load(); }
 
 void TcpProxy::close() {
     impl_->run_sync([this] { impl_->shut(); });
+}
+
+void TcpProxy::set_delay(std::chrono::milliseconds delay) { impl_->delay_ms = delay.count(); }
+
+void TcpProxy::retarget(std::uint16_t upstream_port) {
+    impl_->run_sync([this, upstream_port] {
+        impl_->upstream_port = upstream_port;
+        for (auto& weak : impl_->links)
+            if (auto link = weak.lock()) link->shut();
+        impl_->links.clear();
+    });
 }
 
 void TcpProxy::reopen() {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -32,6 +33,12 @@ public:
     void close();
     /// Throws std::system_error when the port cannot be bound again.
     void reopen();
+    /// Forwards new connections to 127.0.0.1:<upstream_port> from now on and closes the open
+    /// ones (a provider that swapped the node behind its address).
+    void retarget(std::uint16_t upstream_port);
+    /// Holds every request chunk of connections accepted from now on back by `delay` (a slow
+    /// or distant provider); answers pass at once.
+    void set_delay(std::chrono::milliseconds delay);
 
 private:
     struct Impl;
