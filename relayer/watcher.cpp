@@ -225,7 +225,7 @@ Task<bool> Watcher::step() {
         }
     }
     if (from > *confirmed) co_return false;
-    const std::uint64_t span = span_ == 0 ? cfg.max_log_range : span_;
+    const std::uint64_t span = span_ == 0 ? first_span() : span_;
     const std::uint64_t to = std::min(*confirmed, from + span - 1);
 
     auto logs = co_await fetch_logs(from, to);
@@ -270,10 +270,15 @@ Task<bool> Watcher::step() {
     co_return to < *confirmed;
 }
 
+std::uint64_t Watcher::first_span() const noexcept {
+    const std::uint64_t widest = std::max<std::uint64_t>(chain_->config->max_log_range, 1);
+    return options_.first_log_span == 0 ? widest : std::min(options_.first_log_span, widest);
+}
+
 void Watcher::adapt_span(std::uint64_t blocks, std::size_t logs) {
     const std::uint64_t widest = std::max<std::uint64_t>(chain_->config->max_log_range, 1);
     const std::size_t most = std::max<std::size_t>(options_.max_logs_per_step, 1);
-    std::uint64_t next = span_ == 0 ? widest : span_;
+    std::uint64_t next = span_ == 0 ? first_span() : span_;
     if (logs > most) {
         // As many blocks as held `most` logs in this answer, at least one.
         next = std::max<std::uint64_t>(1, blocks * most / logs);

@@ -25,8 +25,12 @@ struct WatcherOptions {
     std::uint64_t reorg_rewind_blocks = 64;
     std::chrono::milliseconds gap_rescan_interval{10'000};
     /// Logs one step should hold at most: an answer with more makes the next ranges narrower
-    /// (in proportion), one with under a quarter of it widens them again, up to max_log_range.
+    /// (in proportion), one with under a quarter of it doubles them, up to max_log_range.
     std::size_t max_logs_per_step = 1000;
+    /// Blocks of the first request (0: max_log_range). One by default: a backlog may hold
+    /// hundreds of logs per block and an answer is held whole; empty ranges double the span
+    /// back to max_log_range in a few steps.
+    std::uint64_t first_log_span = 1;
 };
 
 class Watcher {
@@ -67,6 +71,7 @@ private:
     std::uint64_t span_ = 0;  ///< blocks per log request; 0 until the first answer
     /// Adapts span_ to an answer of `logs` logs for `blocks` blocks.
     void adapt_span(std::uint64_t blocks, std::size_t logs);
+    std::uint64_t first_span() const noexcept;
 };
 
 }  // namespace ferry::relayer

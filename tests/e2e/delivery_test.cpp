@@ -153,6 +153,12 @@ void e2e_delivery::burn_every_tenth(bool ordered) {
     const auto* beta = net.chain("beta").value();
     test::ChainClient client(beta->rpc_url);
     const auto owner = test::dev_account(devnet::kDeployerAccount);
+    // Recipients may use up to 500,000 gas each (the Inbox owner's setting), as in the report.
+    ASSERT_TRUE(client
+                    .send(owner, beta->inbox,
+                          evm::AbiEncoder().add_uint(500'000).encode_call(
+                              evm::function_selector("setHandleGasLimit(uint64)")))
+                    .success);
     const auto limit_out = client.call(
         beta->inbox, evm::AbiEncoder().encode_call(evm::function_selector("handleGasLimit()")));
     const auto handle_gas_limit = evm::AbiDecoder(limit_out).read_uint(64).value();

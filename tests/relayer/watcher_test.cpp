@@ -36,7 +36,15 @@ protected:
         return c ? *c : std::nullopt;
     }
 
-    relayer::WatcherOptions options_;
+    /// The first request as wide as max_log_range: these tests count the steps of a scan (the
+    /// narrow start has its own test).
+    relayer::WatcherOptions options_ = wide_first_span();
+
+    static relayer::WatcherOptions wide_first_span() {
+        relayer::WatcherOptions o;
+        o.first_log_span = 0;
+        return o;
+    }
     std::unique_ptr<relayer::Watcher> watcher_;
     int notified_ = 0;
 };
@@ -225,28 +233,37 @@ TEST_F(WatcherTest, follows_the_finalized_block_when_configured) {
 TEST_F(WatcherTest, narrows_the_log_range_when_answers_are_large_and_widens_it_again) {
     config_.max_log_range = 10;
     options_.max_logs_per_step = 25;
+    options_.first_log_span = 1;
     std::uint64_t nonce = 0;
-    for (std::uint64_t block = 1; block <= 30; ++block)
+    for (std::uint64_t block = 15; block <= 34; ++block)
         for (int k = 0; k < 10; ++k) emit(route_packet(++nonce), block);
     fake_->set_head(82);  // confirmed up to 80
 
     while (step()) {
     }
-    EXPECT_EQ(counters_.packets_observed, 300u);
+    EXPECT_EQ(counters_.packets_observed, 200u);
     ASSERT_TRUE(cursor());
     EXPECT_EQ(cursor()->block_number, 80u);
 
-    std::vector<std::uint64_t> spans;
-    for (const auto& f : fake_->log_filters()) spans.push_back(f.to_block - f.from_block + 1);
-    ASSERT_GE(spans.size(), 3u);
-    EXPECT_EQ(spans[0], 10u);  // blocks 0..9, 90 logs: over three times too many
-    std::size_t i = 1;
+    const auto& filters = fake_->log_filters();
+    auto span = [&](std::size_t i) { return filters[i].to_block - filters[i].from_block + 1; };
+    ASSERT_GE(filters.size(), 6u);
+    // One block first, then doubling over the empty blocks up to max_log_range: 0, 1-2, 3-6,
+    // 7-14, 15-24 (100 logs: four times too many).
+    EXPECT_EQ(span(0), 1u);
+    EXPECT_EQ(span(1), 2u);
+    EXPECT_EQ(span(2), 4u);
+    EXPECT_EQ(span(3), 8u);
+    EXPECT_EQ(span(4), 10u);
+    EXPECT_EQ(filters[4].from_block, 15u);
     // While blocks hold 10 logs each, at most 2 blocks (20 logs) per request.
-    for (; i < spans.size() && fake_->log_filters()[i].to_block <= 30; ++i)
-        EXPECT_LE(spans[i], 2u) << "request " << i;
+    std::size_t i = 5;
+    for (; i < filters.size() && filters[i].to_block <= 34; ++i)
+        EXPECT_LE(span(i), 2u) << "request " << i;
     // Past the packets the range widens again, back to max_log_range.
-    EXPECT_TRUE(std::any_of(spans.begin() + static_cast<std::ptrdiff_t>(i), spans.end(),
-                            [](std::uint64_t s) { return s == 10u; }));
+    bool wide_again = false;
+    for (; i < filters.size(); ++i) wide_again = wide_again || span(i) == 10u;
+    EXPECT_TRUE(wide_again);
 }
 
 }  // namespace
