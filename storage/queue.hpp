@@ -394,8 +394,10 @@ public:
     /// Every dead packet of `route` → attested with attempts reset. Returns how many.
     virtual Result<std::size_t> retry_dead(const Route& route, UnixMillis now) = 0;
     /// Delivered packets whose delivery is older than the configured retention lose their bytes,
-    /// attestations and delivery rows, keeping id, route, nonce and state so a replay is still
-    /// recognised. At most `limit` per call. Returns how many were pruned.
+    /// attestations and delivery rows, and their own row once every lower nonce of the route was
+    /// seen (a replay is then recognised by the route's watermark); otherwise id, route, nonce
+    /// and state stay, marked pruned. Per-state counts keep counting them. At most `limit` per
+    /// call. Returns how many were pruned.
     virtual Result<std::size_t> prune_delivered(UnixMillis now, std::size_t limit) = 0;
 
     // ---- status ----

@@ -129,6 +129,8 @@ private:
     Result<bool> check_equivocation(const NewPacket& p, std::int64_t seq, RouteWatermark& route,
                                     UnixMillis now);
     Result<std::vector<NonceHolder>> nonce_holders(const NewPacket& p, std::int64_t seq);
+    /// Whether any packet of p's route holds p's nonce.
+    Result<bool> nonce_held(const NewPacket& p);
     Result<void> reject_seq(std::int64_t seq, const std::string& why, UnixMillis now);
     Result<void> save_watermark(const Route& route, RouteWatermark& watermark);
     Result<void> save_cursor(const Cursor& cursor, UnixMillis now);

@@ -44,6 +44,15 @@ Result<InsertOutcome> SqliteQueue::insert_packets(std::span<const NewPacket> pac
             if (!watermark) return watermark.error();
             it->second = *watermark;
         }
+        // A nonce at or below the route's watermark that no row holds was pruned: a replay.
+        if (crypto::to_u64(p.nonce) <= it->second.contiguous) {
+            auto held = nonce_held(p);
+            if (!held) return held.error();
+            if (!*held) {
+                ++out.duplicates;
+                continue;
+            }
+        }
         auto seq = insert_packet(p, now);
         if (!seq) return seq.error();
         if (!*seq) {
@@ -144,6 +153,16 @@ Result<bool> SqliteQueue::check_equivocation(const NewPacket& p, std::int64_t se
         "equivocation: " + where + " is already held by " + holders->front().id.hex();
     if (auto r = reject_seq(seq, why, now); !r) return {boost::system::in_place_error, r.error()};
     return true;
+}
+
+Result<bool> SqliteQueue::nonce_held(const NewPacket& p) {
+    auto st =
+        db_.prepare("SELECT 1 FROM packets WHERE src_chain = ?1 AND dst_chain = ?2 AND nonce = ?3");
+    if (!st) return {boost::system::in_place_error, fail_db(st.error(), "preparing a nonce probe")};
+    st->bind(1, p.route.src).bind(2, p.route.dst).bind(3, p.nonce);
+    auto row = st->step();
+    if (!row) return {boost::system::in_place_error, fail_db(row.error(), "probing a nonce")};
+    return *row;
 }
 
 Result<std::vector<SqliteQueue::NonceHolder>> SqliteQueue::nonce_holders(const NewPacket& p,

@@ -62,11 +62,15 @@ Result<std::size_t> SqliteQueue::prune_delivered(UnixMillis now, std::size_t lim
     return seqs.size();
 }
 
-// Drops a delivered packet's bytes and attestations, keeping the row that recognises a replay.
+// Drops a delivered packet's bytes and attestations, and its row when its nonce is at or below
+// its route's watermark (every nonce up to it was seen: insert_packets recognises a replay of
+// it by the watermark); otherwise the row stays, marked pruned, and recognises the replay.
 Result<void> SqliteQueue::prune_packet(std::int64_t seq) {
     constexpr std::string_view kPrune[] = {
         "DELETE FROM packet_data WHERE seq = ?1",
         "DELETE FROM attestations WHERE packet_seq = ?1",
+        "DELETE FROM packets WHERE seq = ?1 AND nonce <= (SELECT r.contiguous_nonce FROM routes r "
+        "WHERE r.src_chain = packets.src_chain AND r.dst_chain = packets.dst_chain)",
         "UPDATE packets SET pruned = 1, delivery_id = NULL WHERE seq = ?1",
     };
     for (const auto sql : kPrune) {

@@ -10,7 +10,9 @@
 //   relayer_peak_rss_mib/_cpu_seconds   /proc of the relayer just before it is stopped
 //
 // Progress goes to stderr. Usage: ferry_e2e_bench [--packets N] [--runs R] [--batch-size B]
-// [--work-dir DIR] [--keep] [--timeout S]
+// [--work-dir DIR] [--keep] [--timeout S] [--backlog]
+// With --backlog every packet is sent before the relayer starts and the clock starts with it:
+// seconds_to_all_delivered and packets_per_second are the catch-up (drain) figures.
 #include "chains/evm/ferry_abi.hpp"
 #include "devnet/devnet.hpp"
 #include "tests/support/ferry_chain.hpp"
@@ -58,6 +60,9 @@ struct BenchOptions {
     std::string work_dir;
     bool keep = false;
     std::uint64_t timeout_s = 600;
+    /// Send every packet before the relayer starts: it catches up on a backlog (the drain
+    /// rate and peak RSS of a catch-up).
+    bool backlog = false;
 };
 
 std::atomic<bool> g_stop{false};
@@ -186,6 +191,16 @@ double round_to(double v, int digits) {
     return std::round(v * f) / f;
 }
 
+/// The devnet without its relayer (started later on a backlog).
+AppResult<void> start_without_relayer(Devnet& net, std::size_t validators) {
+    if (auto r = net.start_chains(); !r) return r;
+    if (auto r = net.deploy(); !r) return r;
+    if (auto r = net.write_configs(); !r) return r;
+    for (std::size_t i = 1; i <= validators; ++i)
+        if (auto r = net.start_validator(i); !r) return r;
+    return {};
+}
+
 /// One run on a fresh devnet in `work_dir`; the JSON line, or throws.
 nlohmann::json run_once(const BenchOptions& options, std::size_t run, const fs::path& work_dir) {
     DevnetOptions o;
@@ -206,14 +221,23 @@ nlohmann::json run_once(const BenchOptions& options, std::size_t run, const fs::
     };
 
     progress("run " + std::to_string(run) + ": starting the devnet in " + work_dir.string());
-    if (auto r = net.start(); !r) throw fail("starting the devnet: " + r.error().message);
+    auto started = options.backlog ? start_without_relayer(net, o.validators) : net.start();
+    if (!started) throw fail("starting the devnet: " + started.error().message);
 
     progress("run " + std::to_string(run) + ": sending " + std::to_string(options.packets) +
              " packets " + std::string(kFrom) + " -> " + std::string(kTo));
     auto sent = net.send_packets(kFrom, options.packets, "bench");
     if (!sent) throw fail("sending packets: " + sent.error().message);
     if (sent->empty()) throw std::runtime_error("no packets sent");
-    const auto first_send = sent->front().sent_at;
+    auto first_send = sent->front().sent_at;
+    if (options.backlog) {
+        // The clock starts when the relayer does: seconds_to_all_delivered is the catch-up.
+        progress("sent; starting the relayer on a backlog of " + std::to_string(sent->size()) +
+                 " packets");
+        first_send = Clock::now();
+        if (auto r = net.start_relayer(); !r)
+            throw fail("starting the relayer: " + r.error().message);
+    }
     progress("sent (blocks " + std::to_string(sent->front().block) + ".." +
              std::to_string(sent->back().block) + "); waiting for delivery");
 
@@ -271,6 +295,7 @@ nlohmann::json run_once(const BenchOptions& options, std::size_t run, const fs::
     j["threshold"] = o.threshold;
     j["ordered"] = o.ordered;
     j["batch_size"] = o.batch_size;
+    j["backlog"] = options.backlog;
     j["seconds_to_all_delivered"] = round_to(seconds, 3);
     j["packets_per_second"] = round_to(seconds > 0 ? n / seconds : 0.0, 2);
     j["latency_p50_s"] = percentile(m.latency_s, 50);
@@ -308,6 +333,8 @@ int main(int argc, char** argv) {
     app.add_option("--work-dir", options.work_dir,
                    "Directory for configs, databases and logs (default: a new temporary one)");
     app.add_flag("--keep", options.keep, "Keep the work directory");
+    app.add_flag("--backlog", options.backlog,
+                 "Send every packet before the relayer starts, then time its catch-up");
     app.add_option("--timeout", options.timeout_s, "Longest wait for delivery per run, seconds")
         ->capture_default_str()
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{86'400}));

@@ -1,5 +1,5 @@
-// The pruner on an in-memory queue: delivered packets past the retention lose their bytes and
-// signatures in bounded batches, counted; the ids stay, so a replay is still recognised.
+// The pruner on an in-memory queue: delivered packets past the retention go in bounded batches,
+// counted; a replay is still recognised (by the route's nonce watermark).
 #include "relayer/pruner.hpp"
 
 #include "tests/storage/helpers.hpp"
@@ -73,10 +73,8 @@ TEST_F(PrunerTest, prunes_every_packet_past_the_retention_in_bounded_batches) {
     EXPECT_EQ(run_task(io_, pruner.prune_once()), 0u);  // nothing left
     for (const auto& id : {ids.front(), ids[700], ids.back()}) {
         auto rec = queue_->packet(id);
-        ASSERT_TRUE(rec && *rec);
-        EXPECT_TRUE((*rec)->pruned);
-        EXPECT_TRUE((*rec)->encoded.empty());
-        EXPECT_EQ((*rec)->state, storage::PacketState::delivered);
+        ASSERT_TRUE(rec);
+        EXPECT_FALSE(*rec);  // nonces 1..1250 all seen: the rows go as well
         auto atts = queue_->attestations(id);
         ASSERT_TRUE(atts);
         EXPECT_TRUE(atts->empty());

@@ -50,6 +50,7 @@ protected:
     static relayer::WatcherOptions options() {
         relayer::WatcherOptions o;
         o.outbox = kOutbox;
+        o.first_log_span = 0;  // one watcher step covers every confirmed block: rounds count
         return o;
     }
 

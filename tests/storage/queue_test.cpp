@@ -776,7 +776,7 @@ TEST_P(sqlite_queue, paged_listing_filters_by_state_and_route) {
     EXPECT_EQ(r.error(), Error::invalid_argument);
 }
 
-TEST_P(sqlite_queue, pruning_drops_old_delivered_bytes_but_keeps_ids_for_replays) {
+TEST_P(sqlite_queue, pruning_drops_old_delivered_packets_and_still_recognises_replays) {
     // Retention is 60 s in the test options.
     const auto old_batch = packets(kRoute, 1, 2);
     const auto young = make_packet(kRoute, 3);
@@ -807,10 +807,10 @@ TEST_P(sqlite_queue, pruning_drops_old_delivered_bytes_but_keeps_ids_for_replays
     EXPECT_EQ(*pruned, 2u);
     EXPECT_EQ(deliveries(), 1);  // the dropped and the mined tx of the old batch are gone
 
-    const auto gone = record_of(old_batch[0].id);
-    EXPECT_TRUE(gone.pruned);
-    EXPECT_EQ(gone.state, PacketState::delivered);
-    EXPECT_TRUE(gone.encoded.empty());
+    // Every lower nonce was seen (the route's watermark is 3): the rows go too.
+    auto gone = q_->packet(old_batch[0].id);
+    ASSERT_TRUE(gone);
+    EXPECT_FALSE(*gone);
     auto atts = q_->attestations(old_batch[0].id);
     ASSERT_TRUE(atts);
     EXPECT_TRUE(atts->empty());
@@ -819,14 +819,18 @@ TEST_P(sqlite_queue, pruning_drops_old_delivered_bytes_but_keeps_ids_for_replays
     EXPECT_EQ(kept.encoded, young.encoded);
     EXPECT_EQ(kept.delivery_tx, std::optional<Hash32>(hash_of(2, 0x7e)));
 
-    // A replay of a pruned packet is still recognised; a forgery of its nonce is equivocation.
+    // A replay of a pruned packet is still recognised, and so is another packet claiming its
+    // nonce: neither is stored again.
     auto replay = insert({old_batch[0]});
     EXPECT_EQ(replay.duplicates, 1u);
+    EXPECT_EQ(replay.inserted, 0u);
     const auto forged = make_packet(kRoute, 1, 0, 0xf);
     auto forged_out = insert({forged});
-    EXPECT_EQ(forged_out.equivocations, 1u);
-    EXPECT_EQ(state_of(forged.id), PacketState::rejected);
-    EXPECT_EQ(state_of(old_batch[0].id), PacketState::delivered);
+    EXPECT_EQ(forged_out.duplicates, 1u);
+    EXPECT_EQ(forged_out.inserted, 0u);
+    auto never = q_->packet(forged.id);
+    ASSERT_TRUE(never);
+    EXPECT_FALSE(*never);
 
     auto counts = q_->counts();
     ASSERT_TRUE(counts);
@@ -834,6 +838,31 @@ TEST_P(sqlite_queue, pruning_drops_old_delivered_bytes_but_keeps_ids_for_replays
     for (const auto& c : *counts)
         if (c.state == PacketState::delivered) delivered += c.count;
     EXPECT_EQ(delivered, 3u);
+}
+
+TEST_P(sqlite_queue, a_pruned_packet_above_a_nonce_gap_keeps_its_row_for_replays) {
+    const auto first = make_packet(kRoute, 1);
+    const auto third = make_packet(kRoute, 3);  // nonce 2 never seen: the watermark stays at 1
+    insert({first, third});
+    attest({first.id, third.id});
+    ASSERT_TRUE(q_->record_delivery(delivery({first.id, third.id}, 1, 0), kT0));
+    ASSERT_TRUE(q_->record_receipt(receipt_for(hash_of(1, 0x7e), {first.id, third.id}), kT0));
+    auto pruned = q_->prune_delivered(kT0 + 60'000, 100);
+    ASSERT_TRUE(pruned) << q_->last_error();
+    EXPECT_EQ(*pruned, 2u);
+
+    auto gone = q_->packet(first.id);
+    ASSERT_TRUE(gone);
+    EXPECT_FALSE(*gone);
+    const auto kept = record_of(third.id);
+    EXPECT_TRUE(kept.pruned);
+    EXPECT_TRUE(kept.encoded.empty());
+    EXPECT_EQ(kept.state, PacketState::delivered);
+    // Its replay is a duplicate; a forgery of its nonce is an equivocation, rejected.
+    EXPECT_EQ(insert({third}).duplicates, 1u);
+    const auto forged = make_packet(kRoute, 3, 0, 0xf);
+    EXPECT_EQ(insert({forged}).equivocations, 1u);
+    EXPECT_EQ(state_of(forged.id), PacketState::rejected);
 }
 
 TEST(sqlite_queue_file, committed_changes_survive_closing_and_reopening) {
