@@ -3,6 +3,7 @@
 #include "api/metrics.hpp"
 #include "relayer/node_state.hpp"
 #include "relayer/version.hpp"
+#include "storage/sqlite.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -66,6 +67,15 @@ void write_build(PrometheusWriter& w, const Node& node, storage::UnixMillis now)
     w.declare("ferry_start_time_seconds", M::gauge,
               "When the node started, in seconds since the Unix epoch.");
     w.sample("ferry_start_time_seconds", {}, std::floor(seconds(now) - up.count()));
+    w.declare("ferry_sqlite_memory_bytes", M::gauge,
+              "Heap bytes SQLite holds in this process (page caches, statements, schemas).");
+    w.sample("ferry_sqlite_memory_bytes", {},
+             static_cast<std::uint64_t>(std::max<std::int64_t>(0, storage::sqlite_memory_used())));
+    w.declare("ferry_sqlite_memory_highwater_bytes", M::gauge,
+              "The most heap bytes SQLite has held in this process since it started.");
+    w.sample(
+        "ferry_sqlite_memory_highwater_bytes", {},
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, storage::sqlite_memory_highwater())));
 }
 
 void write_queue(PrometheusWriter& w, const Node& node, storage::UnixMillis now) {

@@ -271,4 +271,8 @@ Result<void> Transaction::commit() {
     return {};
 }
 
+std::int64_t sqlite_memory_used() noexcept { return sqlite3_memory_used(); }
+
+std::int64_t sqlite_memory_highwater() noexcept { return sqlite3_memory_highwater(0); }
+
 }  // namespace ferry::storage

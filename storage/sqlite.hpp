@@ -185,4 +185,9 @@ private:
     Database* db_;
 };
 
+/// Bytes SQLite holds on the heap in this process (page caches, statements, schemas), and the
+/// most it has held since the process started.
+std::int64_t sqlite_memory_used() noexcept;
+std::int64_t sqlite_memory_highwater() noexcept;
+
 }  // namespace ferry::storage

@@ -226,8 +226,17 @@ nlohmann::json run_once(const BenchOptions& options, std::size_t run, const fs::
 
     progress("run " + std::to_string(run) + ": sending " + std::to_string(options.packets) +
              " packets " + std::string(kFrom) + " -> " + std::string(kTo));
-    auto sent = net.send_packets(kFrom, options.packets, "bench");
+    // A backlog goes out in chunks the source chain mines well within the send timeout.
+    const std::size_t chunk = options.backlog ? 10'000 : options.packets;
+    auto sent = net.send_packets(kFrom, std::min(chunk, options.packets), "bench");
     if (!sent) throw fail("sending packets: " + sent.error().message);
+    while (sent->size() < options.packets) {
+        auto more = net.send_packets(kFrom, std::min(chunk, options.packets - sent->size()),
+                                     "bench " + std::to_string(sent->size()));
+        if (!more) throw fail("sending packets: " + more.error().message);
+        sent->insert(sent->end(), more->begin(), more->end());
+        progress("sent " + std::to_string(sent->size()) + " / " + std::to_string(options.packets));
+    }
     if (sent->empty()) throw std::runtime_error("no packets sent");
     auto first_send = sent->front().sent_at;
     if (options.backlog) {

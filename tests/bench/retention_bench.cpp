@@ -169,8 +169,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
-        const fs::path dir = o.dir.empty() ? fs::temp_directory_path() / "ferry-retention-bench"
-                                           : fs::path(o.dir);
+        const fs::path dir =
+            o.dir.empty() ? fs::temp_directory_path() / "ferry-retention-bench" : fs::path(o.dir);
         fs::create_directories(dir);
         const auto kept = run(o, false, dir / "kept.db");
         const auto pruned = run(o, true, dir / "pruned.db");
