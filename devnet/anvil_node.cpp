@@ -111,6 +111,10 @@ AppResult<AnvilNode> AnvilNode::start(AnvilOptions options) {
         spawn.args.emplace_back("--block-time");
         spawn.args.push_back(format_seconds(*opts.block_time_s));
     }
+    if (opts.base_fee_wei) {
+        spawn.args.emplace_back("--block-base-fee-per-gas");
+        spawn.args.push_back(std::to_string(*opts.base_fee_wei));
+    }
     const auto deadline = Clock::now() + opts.start_timeout;
     auto child = ChildProcess::spawn(spawn);
     if (!child) return child.error();

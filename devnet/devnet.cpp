@@ -213,6 +213,7 @@ AppResult<void> Devnet::start_chains() {
         anvil.anvil = options_.anvil;
         anvil.chain_id = crypto::to_u64(chain.chain_id);
         if (options_.block_time_s > 0) anvil.block_time_s = options_.block_time_s;
+        anvil.base_fee_wei = options_.base_fee_wei;
         anvil.log_file = log_path("anvil-" + chain.name);
         anvil.start_timeout = options_.start_timeout;
         anvil.name = "anvil " + chain.name;

@@ -71,6 +71,8 @@ struct DevnetOptions {
     std::filesystem::path ferry_binary;
     /// Interval mining; 0: a block per transaction.
     double block_time_s = 1.0;
+    /// The chains' first base fee (wei); empty: anvil's default (AnvilOptions::base_fee_wei).
+    std::optional<std::uint64_t> base_fee_wei;
     /// Validators per source chain (dev accounts #2, #3, ...), 1 .. kMaxDevnetValidators.
     std::size_t validators = 3;
     std::uint32_t threshold = 2;

@@ -135,6 +135,9 @@ struct AnvilOptions {
     std::uint64_t chain_id = 31337;
     /// Interval mining every this many seconds (fractions allowed); empty: a block per tx.
     std::optional<double> block_time_s;
+    /// The first block's base fee (wei); empty: anvil's default. From 0 it stays near 0 however
+    /// full the blocks are (EIP-1559 raises it in proportion to itself).
+    std::optional<std::uint64_t> base_fee_wei;
     /// Where anvil's output goes; empty: a temporary file, removed by stop().
     std::filesystem::path log_file;
     /// Longest wait for anvil to listen and answer eth_chainId.
