@@ -20,6 +20,12 @@ void NonceManager::observe(std::uint64_t latest, std::optional<std::uint64_t> pe
 
 void NonceManager::mined(std::uint64_t nonce) { floor_ = std::max(floor_, nonce + 1); }
 
+void NonceManager::reorged() noexcept {
+    floor_ = 0;
+    pending_.reset();
+    observed_ = false;
+}
+
 std::optional<std::uint64_t> NonceManager::next(const std::vector<storage::Delivery>& live) {
     if (!observed_) return std::nullopt;
     auto stored = queue_->account_nonce(chain_, account_);

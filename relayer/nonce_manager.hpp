@@ -27,6 +27,9 @@ public:
     void observe(std::uint64_t latest, std::optional<std::uint64_t> pending);
     /// A delivery signed with `nonce` was mined.
     void mined(std::uint64_t nonce);
+    /// A mined delivery was reorged out: the chain's count may have gone back, so the floor is
+    /// forgotten and nothing is handed out before the next observe().
+    void reorged() noexcept;
     /// The nonce the next delivery signs with, given the account's live deliveries; nullopt
     /// before the first observe() or when the queue cannot be read.
     std::optional<std::uint64_t> next(const std::vector<storage::Delivery>& live);

@@ -301,6 +301,7 @@ Task<void> ReceiptTracker::confirm(std::uint64_t head) {
         auto moved = queue_->revert_delivery(d.tx_hash, now);
         if (moved) {
             ++counters_->deliveries_reverted;
+            nonces_->reorged();
             spdlog::warn(
                 "submitter {}: delivery tx {} in block {} was reorged out; {} packets back to "
                 "attested",

@@ -180,6 +180,23 @@ TEST_F(ReceiptTrackerTest, puts_packets_back_when_the_delivery_is_reorged_out) {
     EXPECT_TRUE(unconfirmed().empty());
 }
 
+// A reorg took the delivery's transaction out of the chain: its account nonce is free again, and
+// the next delivery must use it (a higher one would wait behind the gap for ever).
+TEST_F(ReceiptTrackerTest, a_delivery_reorged_out_frees_its_account_nonce) {
+    nonces_->observe(kAccountNonce, kAccountNonce);
+    mine_delivery();
+    nonces_->observe(kAccountNonce + 1, kAccountNonce + 1);
+    EXPECT_EQ(nonces_->next({}), std::optional<std::uint64_t>(kAccountNonce + 1));
+
+    fake_->reorg_from(kMinedIn);
+    confirm(kMinedIn + 2);
+    ASSERT_EQ(counters_.deliveries_reverted, 1u);
+    // The chain counts the account's transactions again before a nonce is handed out.
+    EXPECT_EQ(nonces_->next({}), std::nullopt);
+    nonces_->observe(kAccountNonce, kAccountNonce);
+    EXPECT_EQ(nonces_->next({}), std::optional<std::uint64_t>(kAccountNonce));
+}
+
 TEST_F(ReceiptTrackerTest, confirms_a_delivery_at_the_required_confirmations) {
     mine_delivery();
 
