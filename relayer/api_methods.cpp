@@ -64,6 +64,14 @@ json chain_json(const Node& node, const ChainRuntime& c, storage::UnixMillis now
                                  {"consecutive_failures", e.consecutive_failures},
                                  {"last_error", e.last_error}});
         }
+        if (c.quorum) {
+            json members = json::array();
+            for (const auto& member : c.quorum->members())
+                members.push_back({{"name", member.name},
+                                   {"disagreements", member.disagreements},
+                                   {"last_disagreement", member.last_disagreement}});
+            j["quorum"] = {{"k", c.quorum->quorum()}, {"members", std::move(members)}};
+        }
         for (const auto& [method, m] : c.transport->metrics().methods) {
             requests += m.requests;
             errors += m.errors;

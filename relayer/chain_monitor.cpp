@@ -29,6 +29,20 @@ Task<void> ChainMonitor::run() {
     }
 }
 
+void ChainMonitor::report_quorum() {
+    if (!chain_->quorum) return;
+    const auto& members = chain_->quorum->members();
+    disagreements_.resize(members.size(), 0);
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        if (members[i].disagreements == disagreements_[i]) continue;
+        spdlog::error(
+            "chain monitor {}: endpoint {} disagreed with the quorum {} time(s); last: {}",
+            chain_->config->name, members[i].name, members[i].disagreements - disagreements_[i],
+            members[i].last_disagreement);
+        disagreements_[i] = members[i].disagreements;
+    }
+}
+
 void ChainMonitor::report_wrong_chains() {
     if (!chain_->transport) return;
     std::set<std::string> now;
@@ -51,6 +65,7 @@ Task<void> ChainMonitor::poll() {
     auto head = co_await chain_->chain->head();
     polled_ = true;
     report_wrong_chains();
+    report_quorum();
     if (!head) {
         std::string error = "eth_blockNumber: " + describe(head.error());
         if (chain_->reachable || error != last_error_)

@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace ferry::relayer {
 
@@ -44,10 +45,13 @@ private:
     std::string last_error_;
     std::string last_balance_error_;
     bool polled_ = false;
-    std::set<std::string> wrong_chain_;  // endpoints last seen serving another chain
+    std::set<std::string> wrong_chain_;         // endpoints last seen serving another chain
+    std::vector<std::uint64_t> disagreements_;  // quorum members' counts last logged
 
     /// Logs endpoints that started or stopped serving another chain id than the config's.
     void report_wrong_chains();
+    /// Logs quorum members whose disagreements grew since the last poll.
+    void report_quorum();
 };
 
 /// Creates node.monitors: with the relayer role one per chain of node.chains (with the

@@ -51,6 +51,9 @@ struct ChainConfig {
     std::uint64_t poll_interval_ms = 1000;
     std::uint64_t max_log_range = 2000;
     std::uint64_t rpc_timeout_ms = 10'000;
+    /// How many of the `rpc` endpoints must agree on a head, block hash or log before it is
+    /// used (1: any one answer, with fallback; k > 1: each endpoint is asked on its own).
+    std::uint64_t quorum = 1;
     std::uint64_t start_block = 0;
     std::optional<crypto::Address> outbox;
     std::optional<crypto::Address> inbox;

@@ -165,6 +165,9 @@ void ConfigChecker::check_chain(const json& v, const std::string& path, ChainCon
     optional_field(v, path, "poll_interval_ms", chain.poll_interval_ms, in(kPollIntervalMs));
     optional_field(v, path, "max_log_range", chain.max_log_range, in(kMaxLogRange));
     optional_field(v, path, "rpc_timeout_ms", chain.rpc_timeout_ms, in(kRpcTimeoutMs));
+    // At most as many as there are endpoints (the range in the error says how many).
+    optional_field(v, path, "quorum", chain.quorum,
+                   in(Range{1, std::max<std::uint64_t>(chain.rpc.size(), 1)}));
     optional_field(v, path, "start_block", chain.start_block, in(Range{}));
     if (const json* a = get(v, "outbox")) {
         info.has_outbox = true;

@@ -265,6 +265,9 @@ void write_rpc(PrometheusWriter& w, const Node& node) {
               "eth_getLogs ranges halved because the node refused them.");
     w.declare("ferry_rpc_endpoint_demoted", M::gauge,
               "1 when the endpoint is demoted (failing or lagging), else 0.");
+    w.declare("ferry_rpc_quorum_disagreements_total", M::counter,
+              "Heads, block hashes or logs an endpoint reported (or left out) against the "
+              "quorum of the chain's endpoints (chains with quorum > 1).");
     w.declare("ferry_rpc_endpoint_wrong_chain", M::gauge,
               "1 when the endpoint's last connection was refused because it serves another "
               "chain id than the config's, else 0.");
@@ -283,6 +286,10 @@ void write_rpc(PrometheusWriter& w, const Node& node) {
             cs.malformed += m.malformed_responses;
             cs.fallbacks += m.fallbacks;
             cs.splits += m.log_range_splits;
+            if (rt.quorum)
+                for (const auto& member : rt.quorum->members())
+                    w.sample("ferry_rpc_quorum_disagreements_total",
+                             {{"chain", name}, {"endpoint", member.name}}, member.disagreements);
             for (const auto& e : rt.transport->endpoints()) {
                 if (!demoted_seen.emplace(name, e.name).second) continue;
                 w.sample("ferry_rpc_endpoint_demoted", {{"chain", name}, {"endpoint", e.name}},

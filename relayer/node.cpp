@@ -179,10 +179,30 @@ AppResult<void> open_queues(const Config& config, Node& node) {
 AppResult<void> open_chain(boost::asio::any_io_executor ex, const ChainConfig& c,
                            ChainRuntime& rt) {
     std::string error;
-    auto client = make_client(std::move(ex), c, error);
+    auto client = make_client(ex, c, error);
     if (!client) return AppError{error};
     rt.config = &c;
     rt.chain = std::make_unique<evm::EvmChain>(*client);
+    if (c.quorum > 1) {
+        // Heads, block hashes and logs by quorum, each endpoint on its own client; the rest
+        // through the fallback client over all of them.
+        std::vector<chains::QuorumMember> members;
+        for (const auto& url : c.rpc) {
+            ChainConfig one = c;
+            one.rpc = {url};
+            auto member = make_client(ex, one, error);
+            if (!member) return AppError{error};
+            chains::QuorumMember m;
+            m.name = member->endpoints().front().name;
+            m.chain = std::make_unique<evm::EvmChain>(*member);
+            rt.member_transports.push_back(std::move(member));
+            members.push_back(std::move(m));
+        }
+        auto quorum = std::make_unique<chains::QuorumChain>(std::move(rt.chain), std::move(members),
+                                                            c.quorum);
+        rt.quorum = quorum.get();
+        rt.chain = std::move(quorum);
+    }
     rt.transport = std::move(client);
     return {};
 }

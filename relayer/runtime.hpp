@@ -7,6 +7,7 @@
 #include "chains/chain.hpp"
 #include "chains/evm/ferry_abi.hpp"
 #include "chains/evm/rpc_client.hpp"
+#include "chains/quorum_chain.hpp"
 #include "relayer/config.hpp"
 #include "storage/queue.hpp"
 
@@ -20,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ferry::relayer {
 
@@ -50,8 +52,12 @@ struct ChainRuntime {
     /// ferry_chains and GET /metrics only; null when the chain is not an RPC node (tests).
     /// Declared before `chain`, which may talk through it.
     std::unique_ptr<chains::evm::RpcClient> transport;
+    /// With a quorum (ChainConfig::quorum > 1): one client per endpoint, each asked on its own.
+    std::vector<std::unique_ptr<chains::evm::RpcClient>> member_transports;
     /// Every request of the stages goes through here.
     std::unique_ptr<chains::Chain> chain;
+    /// `chain` itself when it is a quorum (its members' disagreements, for metrics and logs).
+    const chains::QuorumChain* quorum = nullptr;
     std::optional<std::uint64_t> head;                ///< newest block number seen
     std::optional<std::uint64_t> scanned_block;       ///< watcher cursor
     std::string last_error;                           ///< of the last failed RPC step, for status

@@ -1,11 +1,12 @@
 // The pipeline end to end under faults: a validator answering with bad signatures, a packet that
 // expires before it can be attested, a delivery transaction stuck in the destination's pool, a
-// source reorg before confirmations, an RPC outage of the destination, and endpoints that
-// serve another chain. Each test runs its own
+// source reorg before confirmations, an RPC outage of the destination, endpoints that serve
+// another chain, and one of three endpoints forging a log under a quorum. Each test runs its own
 // devnet (real anvil chains, real `ferry start` validators and relayer; devnet/devnet.hpp).
 // Also a delivery reorged out on the destination before its confirmations.
 #include "chains/evm/abi.hpp"
 #include "chains/evm/ferry_abi.hpp"
+#include "chains/evm/json.hpp"
 #include "chains/evm/packet.hpp"
 #include "crypto/keccak.hpp"
 #include "devnet/devnet.hpp"
@@ -13,6 +14,7 @@
 #include "storage/sqlite_queue.hpp"
 #include "tests/e2e/devnet_fixture.hpp"
 #include "tests/support/anvil.hpp"
+#include "tests/support/fake_chain.hpp"
 #include "tests/support/ferry_chain.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/http_test_server.hpp"
@@ -497,4 +499,98 @@ TEST_F(e2e_faults, an_endpoint_that_turns_into_another_chain_is_refused_on_recon
     ASSERT_TRUE(net.kill_relayer(SIGTERM));
     EXPECT_EQ(relayer_txs_at(other.url()), 0u);
     expect_delivered_once(sent);
+}
+
+// Issue: one RPC endpoint was trusted; one provider (or an attacker in front of it) could show
+// the node a chain that is not the real one. Here the relayer reads alpha through three
+// endpoints with quorum 2: the first adds a well-formed PacketSent log that alpha never emitted
+// (claiming the route's next nonce), the third is a plain proxy that later goes down. The forged
+// packet never enters the queue (the genuine packet of that nonce is delivered after it, which
+// an accepted forgery would have made an equivocation), the forger is counted, and with one
+// endpoint down the two others carry on.
+TEST_F(e2e_faults, a_log_one_of_three_endpoints_forges_is_never_accepted) {
+    Devnet& net = prepare(devnet_options("quorum"));
+    const auto* alpha = net.chain("alpha").value();
+    const auto* beta = net.chain("beta").value();
+    test::RpcClient direct(alpha->rpc_url);
+
+    evm::Packet forged;
+    forged.nonce = crypto::Nonce{11};
+    forged.src_chain = alpha->chain_id;
+    forged.sender.bytes[31] = 0x66;
+    forged.dst_chain = beta->chain_id;
+    std::copy(beta->recipient.bytes.begin(), beta->recipient.bytes.end(),
+              forged.recipient.bytes.begin() + 12);  // the address, left-padded to 32 bytes
+    forged.body = {'f', 'o', 'r', 'g', 'e', 'd'};
+    const auto forged_id = evm::packet_id(evm::encode(forged));
+    std::atomic<std::uint64_t> forged_block{0};
+    std::atomic<int> forgeries{0};
+
+    const std::string upstream_url = alpha->rpc_url;
+    test::HttpTestServer forger([&](const test::HttpRequest& req) {
+        const json call = json::parse(req.body, nullptr, false);
+        if (call.is_discarded() || !call.is_object())
+            return test::HttpReply::json(rpc_error(nullptr, -32700, "parse error").dump());
+        const json id = call.value("id", json());
+        try {
+            test::RpcClient upstream(upstream_url);
+            const std::string method = call.value("method", std::string());
+            const json params = call.value("params", json::array());
+            json result = upstream.call(method, params);
+            const auto at = forged_block.load();
+            if (method == "eth_getLogs" && at != 0) {
+                const auto& f = params.at(0);
+                const auto from = test::quantity_u64(f.at("fromBlock"));
+                const auto to = test::quantity_u64(f.at("toBlock"));
+                if (from <= at && at <= to) {
+                    auto log = test::FakeChain::packet_sent_log(forged, alpha->outbox, at);
+                    const json block = upstream.call("eth_getBlockByNumber",
+                                                     json::array({evm::to_quantity(at), false}));
+                    log.block_hash = *crypto::Hash32::from_hex(block.at("hash").get<std::string>());
+                    log.log_index = 999;
+                    result.push_back(evm::to_json(log));
+                    ++forgeries;
+                }
+            }
+            return test::HttpReply::json(
+                json{{"jsonrpc", "2.0"}, {"id", id}, {"result", result}}.dump());
+        } catch (const std::exception& e) {
+            return test::HttpReply::json(rpc_error(id, -32603, e.what()).dump());
+        }
+    });
+    test::TcpProxy third(direct.port());
+
+    json config = read_json(net.relayer_config_path());
+    chain_entry(config, "alpha")["rpc"] = json::array({forger.url(), alpha->rpc_url, third.url()});
+    chain_entry(config, "alpha")["quorum"] = 2;
+    write_json(net.relayer_config_path(), config);
+    start_nodes({1, 2, 3});
+
+    auto sent = send(net, "alpha", 10, "under quorum");
+    forged_block = sent.front().block;
+    ASSERT_TRUE(wait(sent, std::chrono::seconds(90)).complete());
+    EXPECT_GT(forgeries.load(), 0) << "the forger was never asked for the forged block's logs";
+
+    third.close();  // one endpoint down: the forger and the honest one are two, but disagree
+    const auto more = send(net, "alpha", 10, "one endpoint down");
+    sent.insert(sent.end(), more.begin(), more.end());
+    const auto outcome = wait(sent, std::chrono::seconds(90));
+    ASSERT_TRUE(outcome.complete()) << outcome.delivered << " of " << sent.size();
+
+    const auto [metrics_status, metrics] = relayer_get(net, "/metrics");
+    EXPECT_EQ(metrics_status, 200u);
+    const std::string forger_name = without_trailing_slash(forger.url());
+    const std::string prefix =
+        "ferry_rpc_quorum_disagreements_total{chain=\"alpha\",endpoint=\"" + forger_name + "\"} ";
+    const auto at = metrics.find(prefix);
+    ASSERT_NE(at, std::string::npos) << metrics.substr(0, 2000);
+    EXPECT_GT(std::stoull(metrics.substr(at + prefix.size())), 0u);
+    const json s = status();
+    EXPECT_EQ(counter(s, "equivocations_rejected"), 0u) << s.dump();
+    ASSERT_TRUE(net.kill_relayer(SIGTERM));
+
+    auto forged_delivered = net.delivered("beta", forged_id);
+    ASSERT_TRUE(forged_delivered);
+    EXPECT_FALSE(*forged_delivered);
+    expect_delivered_once(sent);  // the genuine nonce 11 among them
 }

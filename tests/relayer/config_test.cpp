@@ -751,3 +751,21 @@ TEST(config_errors, each_broken_config_names_its_path) {
 }
 
 }  // namespace
+
+TEST(config_errors, a_quorum_needs_as_many_endpoints) {
+    json j = minimal();
+    j["chains"][0]["rpc"] = {"http://127.0.0.1:8545", "http://127.0.0.1:8546"};
+    j["chains"][0]["quorum"] = 3;
+    j["chains"][1]["quorum"] = 0;
+    const auto issues = parse_issues(j.dump());
+    ASSERT_EQ(issues.size(), 2u) << describe(issues);
+    EXPECT_TRUE(has_issue(issues, "chains[0].quorum", "must be between 1 and 2, got 3"));
+    EXPECT_TRUE(has_issue(issues, "chains[1].quorum", "got 0"));
+
+    j["chains"][0]["quorum"] = 2;
+    j["chains"][1].erase("quorum");
+    auto config = parse_config(j.dump(), kBase);
+    ASSERT_TRUE(config) << describe(config.error().issues);
+    EXPECT_EQ(config->chains[0].quorum, 2u);
+    EXPECT_EQ(config->chains[1].quorum, 1u);  // default: one answer, with fallback
+}
