@@ -147,8 +147,7 @@ Task<RequestResult<std::vector<evm::Log>>> QuorumChain::logs(evm::LogFilter filt
                                    [&](const Vote& v) { return v.log == log; });
             if (it == same_place.end()) {
                 same_place.push_back({std::move(log), {i}});
-            } else if (std::find(it->members.begin(), it->members.end(), i) ==
-                       it->members.end()) {
+            } else if (std::find(it->members.begin(), it->members.end(), i) == it->members.end()) {
                 it->members.push_back(i);
             }
         }
@@ -208,8 +207,7 @@ Task<RequestResult<std::uint64_t>> QuorumChain::estimate_gas(evm::CallRequest re
 Task<RequestResult<FeeQuote>> QuorumChain::fee_quote(bool with_priority_fee) {
     return primary_->fee_quote(with_priority_fee);
 }
-Task<RequestResult<std::uint64_t>> QuorumChain::account_nonce(crypto::Address account,
-                                                              NonceAt at) {
+Task<RequestResult<std::uint64_t>> QuorumChain::account_nonce(crypto::Address account, NonceAt at) {
     return primary_->account_nonce(account, at);
 }
 Task<RequestResult<evm::U256>> QuorumChain::balance(crypto::Address account) {

@@ -22,7 +22,7 @@ struct QuorumMember {
     /// Logs or block hashes it reported that the quorum refused, and logs the quorum accepted
     /// that it left out.
     std::uint64_t disagreements = 0;
-    std::string last_disagreement;  ///< what the last one was, for logs and status
+    std::string last_disagreement;      ///< what the last one was, for logs and status
     std::optional<std::uint64_t> head;  ///< its last head, from head()
 };
 
@@ -54,8 +54,7 @@ public:
                                                std::uint64_t block) override;
     Task<RequestResult<std::uint64_t>> estimate_gas(evm::CallRequest request) override;
     Task<RequestResult<FeeQuote>> fee_quote(bool with_priority_fee) override;
-    Task<RequestResult<std::uint64_t>> account_nonce(crypto::Address account,
-                                                     NonceAt at) override;
+    Task<RequestResult<std::uint64_t>> account_nonce(crypto::Address account, NonceAt at) override;
     Task<RequestResult<evm::U256>> balance(crypto::Address account) override;
     Task<RequestResult<crypto::Hash32>> send_raw(crypto::Bytes raw) override;
     Task<RequestResult<std::optional<evm::Receipt>>> receipt(crypto::Hash32 tx) override;
