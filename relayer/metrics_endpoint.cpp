@@ -234,21 +234,8 @@ void write_chains(PrometheusWriter& w, const Node& node, storage::UnixMillis now
     }
 }
 
-void write_rpc(PrometheusWriter& w, const Node& node) {
-    // The relayer's and the validator role's clients of one chain add up under its name.
-    struct Sum {
-        std::uint64_t requests = 0;
-        std::uint64_t errors = 0;
-        std::chrono::nanoseconds latency{0};
-    };
-    std::map<std::pair<std::string, std::string>, Sum> methods;
-    struct ChainSum {
-        std::uint64_t malformed = 0;
-        std::uint64_t fallbacks = 0;
-        std::uint64_t splits = 0;
-    };
-    std::map<std::string, ChainSum> per_chain;
-    std::set<std::tuple<std::string, std::string>> demoted_seen;
+/// The families write_rpc() samples.
+void declare_rpc(PrometheusWriter& w) {
     w.declare("ferry_rpc_requests_total", M::counter,
               "JSON-RPC requests to the chain's endpoints by method (one per HTTP attempt; a "
               "batch counts as \"batch\").");
@@ -271,6 +258,24 @@ void write_rpc(PrometheusWriter& w, const Node& node) {
     w.declare("ferry_rpc_endpoint_wrong_chain", M::gauge,
               "1 when the endpoint's last connection was refused because it serves another "
               "chain id than the config's, else 0.");
+}
+
+void write_rpc(PrometheusWriter& w, const Node& node) {
+    // The relayer's and the validator role's clients of one chain add up under its name.
+    struct Sum {
+        std::uint64_t requests = 0;
+        std::uint64_t errors = 0;
+        std::chrono::nanoseconds latency{0};
+    };
+    std::map<std::pair<std::string, std::string>, Sum> methods;
+    struct ChainSum {
+        std::uint64_t malformed = 0;
+        std::uint64_t fallbacks = 0;
+        std::uint64_t splits = 0;
+    };
+    std::map<std::string, ChainSum> per_chain;
+    std::set<std::tuple<std::string, std::string>> demoted_seen;
+    declare_rpc(w);
     auto add = [&](const std::map<crypto::ChainId, ChainRuntime>& runtimes) {
         for (const auto& [id, rt] : runtimes) {
             if (!rt.transport) continue;

@@ -73,7 +73,8 @@ Task<bool> ReceiptTracker::track(const std::vector<storage::Delivery>& live,
     co_return reverted;
 }
 
-Task<bool> ReceiptTracker::record_mined(const storage::Delivery& d, const evm::Receipt& receipt) {
+storage::Receipt ReceiptTracker::receipt_row(const evm::Receipt& receipt,
+                                             std::size_t& rejected) const {
     const auto& inbox = *dst_->config->inbox;
     storage::Receipt r;
     r.tx_hash = receipt.tx_hash;
@@ -83,7 +84,6 @@ Task<bool> ReceiptTracker::record_mined(const storage::Delivery& d, const evm::R
     r.gas_used = receipt.gas_used;
     r.effective_gas_price =
         receipt.effective_gas_price ? receipt.effective_gas_price->to_u64().value_or(0) : 0;
-    std::size_t rejected = 0;
     for (const auto& log : receipt.logs) {
         if (log.address != inbox || log.topics.empty()) continue;
         if (log.topics[0] == evm::packet_delivered_topic()) {
@@ -98,19 +98,14 @@ Task<bool> ReceiptTracker::record_mined(const storage::Delivery& d, const evm::R
             }
         }
     }
-    // Packets the Inbox skipped without a word: delivered before, by another relayer (or by a
-    // transaction of ours whose receipt was never seen). Not failures.
-    std::vector<crypto::PacketId> elsewhere;
-    if (receipt.success) elsewhere = co_await skipped_as_delivered(d, r);
-    const auto now = now_ms();
-    auto outcome = queue_->record_receipt(r, now);
-    if (!outcome) {
-        spdlog::error("submitter {}: recording the receipt of {}: {}", dst_->config->name,
-                      receipt.tx_hash.hex(), queue_->last_error());
-        co_return false;
-    }
+    return r;
+}
+
+std::size_t ReceiptTracker::mark_delivered_elsewhere(const std::vector<crypto::PacketId>& ids,
+                                                     const crypto::Hash32& tx,
+                                                     storage::UnixMillis now) {
     std::size_t by_another = 0;
-    for (const auto& id : elsewhere) {
+    for (const auto& id : ids) {
         // failed (or dead) → attested → delivered, as the submitter marks packets it finds
         // delivered before sending.
         if (queue_->retry_packet(id, now) && queue_->mark_delivered_elsewhere({&id, 1}, now))
@@ -118,15 +113,17 @@ Task<bool> ReceiptTracker::record_mined(const storage::Delivery& d, const evm::R
     }
     if (by_another > 0) {
         counters_->packets_delivered_elsewhere += by_another;
-        outcome->failed -= std::min(outcome->failed, by_another);
         spdlog::info(
             "submitter {}: {} packets of tx {} were already delivered by another relayer tx={} "
             "count={}",
-            dst_->config->name, by_another, short_hash(receipt.tx_hash), receipt.tx_hash.hex(),
-            by_another);
+            dst_->config->name, by_another, short_hash(tx), tx.hex(), by_another);
     }
-    counters_->packets_delivered += outcome->delivered;
-    counters_->gas_used += receipt.gas_used;
+    return by_another;
+}
+
+void ReceiptTracker::log_mined(const evm::Receipt& receipt, const storage::Receipt& r,
+                               const storage::ReceiptOutcome& outcome, std::size_t rejected,
+                               storage::UnixMillis now) {
     // Delivery latency: from entering the queue to the receipt. One read per packet serves the
     // latency and the packet's log line.
     std::uint64_t worst = 0;
@@ -147,25 +144,48 @@ Task<bool> ReceiptTracker::record_mined(const storage::Delivery& d, const evm::R
     spdlog::info(
         "submitter {}: tx {} mined in block {}: {} delivered, {} failed, {} dead, {} rejected; gas "
         "{}; latency up to {} ms tx={} block={}",
-        dst_->config->name, short_hash(receipt.tx_hash), receipt.block_number, outcome->delivered,
-        outcome->failed, outcome->dead, rejected, receipt.gas_used, worst, receipt.tx_hash.hex(),
+        dst_->config->name, short_hash(receipt.tx_hash), receipt.block_number, outcome.delivered,
+        outcome.failed, outcome.dead, rejected, receipt.gas_used, worst, receipt.tx_hash.hex(),
         receipt.block_number);
     for (std::size_t i = 0; i < r.delivered.size(); ++i)
         spdlog::info(
             "submitter {}: packet delivered{} {} tx={}", dst_->config->name,
             r.delivered[i].success ? "" : " (the recipient reverted; retryFailed() can re-run it)",
             fields[i], receipt.tx_hash.hex());
-    if (!receipt.success) {
-        ++counters_->txs_failed;
-        const auto reason = co_await revert_reason(d, receipt);
-        // The metric's label is one of a fixed few: an Inbox error name, other or unknown.
-        ++counters_->txs_reverted[reason.starts_with("other") ? "other" : reason];
-        spdlog::error(
-            "submitter {}: delivery tx {} reverted in block {}: {} (gas limit {}, used {}); its {} "
-            "packets retry tx={} reason={}",
-            dst_->config->name, short_hash(receipt.tx_hash), receipt.block_number, reason,
-            d.gas_limit, receipt.gas_used, d.packets.size(), receipt.tx_hash.hex(), reason);
+}
+
+Task<void> ReceiptTracker::report_revert(const storage::Delivery& d, const evm::Receipt& receipt) {
+    ++counters_->txs_failed;
+    const auto reason = co_await revert_reason(d, receipt);
+    // The metric's label is one of a fixed few: an Inbox error name, other or unknown.
+    ++counters_->txs_reverted[reason.starts_with("other") ? "other" : reason];
+    spdlog::error(
+        "submitter {}: delivery tx {} reverted in block {}: {} (gas limit {}, used {}); its {} "
+        "packets retry tx={} reason={}",
+        dst_->config->name, short_hash(receipt.tx_hash), receipt.block_number, reason, d.gas_limit,
+        receipt.gas_used, d.packets.size(), receipt.tx_hash.hex(), reason);
+}
+
+Task<bool> ReceiptTracker::record_mined(const storage::Delivery& d, const evm::Receipt& receipt) {
+    std::size_t rejected = 0;
+    const storage::Receipt r = receipt_row(receipt, rejected);
+    // Packets the Inbox skipped without a word: delivered before, by another relayer (or by a
+    // transaction of ours whose receipt was never seen). Not failures.
+    std::vector<crypto::PacketId> elsewhere;
+    if (receipt.success) elsewhere = co_await skipped_as_delivered(d, r);
+    const auto now = now_ms();
+    auto outcome = queue_->record_receipt(r, now);
+    if (!outcome) {
+        spdlog::error("submitter {}: recording the receipt of {}: {}", dst_->config->name,
+                      receipt.tx_hash.hex(), queue_->last_error());
+        co_return false;
     }
+    const std::size_t by_another = mark_delivered_elsewhere(elsewhere, receipt.tx_hash, now);
+    outcome->failed -= std::min(outcome->failed, by_another);
+    counters_->packets_delivered += outcome->delivered;
+    counters_->gas_used += receipt.gas_used;
+    log_mined(receipt, r, *outcome, rejected, now);
+    if (!receipt.success) co_await report_revert(d, receipt);
     for (const auto& h : d.replaced) txs_->forget(h);
     txs_->forget(d.tx_hash);
     nonce_consumed_since_.erase(d.tx_hash);

@@ -33,6 +33,19 @@ private:
     /// Records `receipt` of delivery `d`; false when the queue refused it.
     chains::Task<bool> record_mined(const storage::Delivery& d,
                                     const chains::evm::Receipt& receipt);
+    /// The queue's row of `receipt`: its PacketDelivered flags; PacketRejected logs are logged
+    /// and counted in `rejected`.
+    storage::Receipt receipt_row(const chains::evm::Receipt& receipt, std::size_t& rejected) const;
+    /// Marks `ids` (failed by the receipt) delivered by another relayer; how many moved.
+    std::size_t mark_delivered_elsewhere(const std::vector<crypto::PacketId>& ids,
+                                         const crypto::Hash32& tx, storage::UnixMillis now);
+    /// The mined line, one line per delivered packet, and the latency histogram.
+    void log_mined(const chains::evm::Receipt& receipt, const storage::Receipt& r,
+                   const storage::ReceiptOutcome& outcome, std::size_t rejected,
+                   storage::UnixMillis now);
+    /// Counts and logs a delivery that reverted, with its decoded reason.
+    chains::Task<void> report_revert(const storage::Delivery& d,
+                                     const chains::evm::Receipt& receipt);
     chains::Task<void> replace_or_rebroadcast(const storage::Delivery& d);
     /// The packets of `d` that `r` has no PacketDelivered for but the Inbox reports delivered:
     /// it skipped them (delivered before, by another relayer).
