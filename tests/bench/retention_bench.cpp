@@ -5,7 +5,7 @@
 // Prints one JSON object: the file size after each round for both runs, and the bytes per
 // packet before and after pruning. Usage: ferry_retention_bench [--rounds R] [--packets N]
 // [--body-bytes B] [--retention-rounds K] [--dir DIR]
-#include "crypto/keccak.hpp"
+#include "chains/evm/packet.hpp"
 #include "storage/sqlite_queue.hpp"
 
 #include <CLI/CLI.hpp>
@@ -36,29 +36,24 @@ struct Options {
     std::string dir;
 };
 
-void put_u64(crypto::Bytes& out, std::uint64_t v) {
-    for (int shift = 56; shift >= 0; shift -= 8)
-        out.push_back(static_cast<std::uint8_t>(v >> shift));
-}
-
-/// A packet packed as docs/design.md §2 says, with a body of `body_bytes`.
+/// A packet of kRoute with a body of `body_bytes`, packed by the product's encoder.
 NewPacket make_packet(std::uint64_t nonce, std::size_t body_bytes) {
+    chains::evm::Packet packet;
+    packet.nonce = crypto::Nonce{nonce};
+    packet.src_chain = kRoute.src;
+    packet.sender.bytes[31] = 0x51;
+    packet.dst_chain = kRoute.dst;
+    packet.recipient.bytes[31] = 0x52;
+    for (std::size_t i = 0; i < body_bytes; ++i)
+        packet.body.push_back(static_cast<std::uint8_t>(nonce + i));
     NewPacket p;
     p.route = kRoute;
-    p.nonce = crypto::Nonce{nonce};
-    p.sender.bytes[31] = 0x51;
-    p.recipient.bytes[31] = 0x52;
+    p.nonce = packet.nonce;
+    p.sender = packet.sender;
+    p.recipient = packet.recipient;
     p.source_block = nonce / 100 + 1;
-    p.encoded.push_back(1);
-    put_u64(p.encoded, nonce);
-    put_u64(p.encoded, crypto::to_u64(kRoute.src));
-    p.encoded.insert(p.encoded.end(), p.sender.bytes.begin(), p.sender.bytes.end());
-    put_u64(p.encoded, crypto::to_u64(kRoute.dst));
-    p.encoded.insert(p.encoded.end(), p.recipient.bytes.begin(), p.recipient.bytes.end());
-    put_u64(p.encoded, 0);
-    for (std::size_t i = 0; i < body_bytes; ++i)
-        p.encoded.push_back(static_cast<std::uint8_t>(nonce + i));
-    p.id = crypto::keccak256(p.encoded);
+    p.encoded = chains::evm::encode(packet);
+    p.id = chains::evm::packet_id(p.encoded);
     return p;
 }
 
